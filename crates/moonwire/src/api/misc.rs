@@ -1,0 +1,67 @@
+//! ngx.get_phase, ngx.config, ngx.worker and the request id behind ngx.ctx
+//! (ngx_http_lua_phase.c, _config.c, _worker.c, _ctx.c).
+
+use mlua::{Lua, Table};
+
+use super::phase;
+use crate::lua::driver;
+use crate::worker;
+
+pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
+    // Requests are keyed by id; code outside a request (init_worker) shares key 0.
+    c.set(
+        "req_id",
+        lua.create_function(|_, ()| Ok(driver::with_current(|r| r.map(|r| r.id).unwrap_or(0))))?,
+    )?;
+    ngx.set(
+        "get_phase",
+        lua.create_function(|_, ()| Ok(phase().name()))?,
+    )?;
+
+    let config = lua.create_table()?;
+    config.set("subsystem", "http")?;
+    config.set("debug", false)?;
+    config.set("nginx_version", crate::NGINX_VERSION_NUM)?;
+    config.set("ngx_lua_version", crate::NGX_LUA_VERSION)?;
+    config.set("prefix", lua.create_function(|_, ()| Ok(worker::prefix()))?)?;
+    config.set(
+        "nginx_configure",
+        lua.create_function(|_, ()| Ok(crate::CONFIGURE_ARGS))?,
+    )?;
+    ngx.set("config", config)?;
+
+    let w = lua.create_table()?;
+    w.set("id", lua.create_function(|_, ()| Ok(worker::id()))?)?;
+    w.set("count", lua.create_function(|_, ()| Ok(worker::count()))?)?;
+    w.set("pid", lua.create_function(|_, ()| Ok(std::process::id()))?)?;
+    w.set(
+        "exiting",
+        lua.create_function(|_, ()| Ok(worker::exiting()))?,
+    )?;
+    ngx.set("worker", w)?;
+
+    // Areas of the API that later work adds: a clear error naming the missing API.
+    let location = lua.create_table()?;
+    for name in ["capture", "capture_multi"] {
+        let full = format!("ngx.location.{name}");
+        location.set(
+            name,
+            lua.create_function(move |_, ()| -> mlua::Result<()> { Err(not_yet(&full)) })?,
+        )?;
+    }
+    ngx.set("location", location)?;
+    for name in ["exec"] {
+        let full = format!("ngx.{name}");
+        ngx.set(
+            name,
+            lua.create_function(move |_, ()| -> mlua::Result<()> { Err(not_yet(&full)) })?,
+        )?;
+    }
+    Ok(())
+}
+
+pub fn not_yet(api: &str) -> mlua::Error {
+    mlua::Error::runtime(format!(
+        "{api} is not supported by moonwire yet (see docs/compatibility.md)"
+    ))
+}

@@ -1,0 +1,109 @@
+//! The `ngx` table, assembled in a fixed order from one module per API area
+//! (named after lua-nginx-module's source files).
+
+mod consts;
+mod control;
+mod log;
+mod misc;
+mod output;
+mod req;
+mod resp;
+mod sleep;
+mod var;
+
+use std::rc::Rc;
+
+use mlua::{Table, Value};
+
+use crate::lua::driver;
+use crate::lua::Vm;
+use crate::request::{Phase, Req};
+
+const PRELUDE: &str = include_str!("prelude.lua");
+
+/// Build `ngx` and the helper modules in a fresh VM.
+pub fn install(vm: &Vm) -> mlua::Result<()> {
+    let lua = &vm.lua;
+    let ngx = lua.create_table()?;
+    // Private primitives the Lua prelude wraps; never visible to user code.
+    let c = lua.create_table()?;
+    consts::register(lua, &ngx)?;
+    log::register(lua, &ngx)?;
+    output::register(lua, &ngx, &c)?;
+    control::register(lua, &ngx, &c)?;
+    sleep::register(lua, &c)?;
+    req::register(lua, &ngx)?;
+    resp::register(lua, &ngx, &c)?;
+    var::register(lua, &c)?;
+    misc::register(lua, &ngx, &c)?;
+    ngx_util::register(lua, &ngx)?;
+    c.set("ngx", ngx.clone())?;
+    c.set("YIELD", crate::lua::yield_marker())?;
+    c.set("ctxs", vm.ctxs.clone())?;
+    lua.globals().set("ngx", ngx)?;
+    lua_cjson::preload(lua)?;
+    let preload: Table = lua.globals().get::<Table>("package")?.get("preload")?;
+    preload.set(
+        "ngx.base64",
+        lua.create_function(|lua, ()| ngx_util::base64_module(lua))?,
+    )?;
+    lua.load(PRELUDE)
+        .set_name("=moonwire.prelude")
+        .call::<()>(c)?;
+    Ok(())
+}
+
+/// The current request, or OpenResty's error when there is none.
+pub fn req() -> mlua::Result<Rc<Req>> {
+    driver::current().ok_or_else(|| mlua::Error::runtime("no request found"))
+}
+
+/// The current phase: the request's, or the worker's (init_worker, timers...).
+pub fn phase() -> Phase {
+    driver::with_current(|r| r.map(|r| r.phase.get())).unwrap_or_else(crate::worker::phase)
+}
+
+/// Raise "API disabled in the context of X" unless the current phase is allowed.
+pub fn check_phase(allowed: &[Phase]) -> mlua::Result<()> {
+    let p = phase();
+    if allowed.contains(&p) {
+        Ok(())
+    } else {
+        Err(mlua::Error::runtime(format!(
+            "API disabled in the context of {}",
+            p.context_name()
+        )))
+    }
+}
+
+/// Phases where the request-output API works.
+pub const OUTPUT: &[Phase] = &[Phase::Content];
+/// Phases that may yield (sleep, cosockets, exit).
+pub const YIELDABLE: &[Phase] = &[Phase::Content, Phase::Timer];
+
+/// Lua's own rendering of a number (`%.14g`), as `tostring` and `ngx.say` print it.
+pub fn fmt_number(n: f64, out: &mut Vec<u8>) {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        if n.is_sign_negative() {
+            out.push(b'-');
+        }
+        crate::http::push_num(out, n.abs() as u64);
+        return;
+    }
+    let mut buf = [0u8; 64];
+    // SAFETY: the buffer is large enough for any %.14g rendering and NUL-terminated by snprintf.
+    let len = unsafe {
+        libc::snprintf(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            c"%.14g".as_ptr(),
+            n,
+        )
+    };
+    out.extend_from_slice(&buf[..len.clamp(0, 63) as usize]);
+}
+
+/// Whether a value is `ngx.null` (the NULL light userdata).
+pub fn is_null(v: &Value) -> bool {
+    matches!(v, Value::LightUserData(p) if p.0.is_null())
+}

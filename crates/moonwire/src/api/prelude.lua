@@ -1,0 +1,183 @@
+-- Lua-side glue of the ngx API. Runs once per VM with the table of Rust
+-- primitives as its argument. Kept small: only what must be Lua (yielding,
+-- coroutine forwarding, proxy tables).
+local C = ...
+local ngx = C.ngx
+local YIELD = C.YIELD
+
+local co_create, co_resume, co_yield, co_status =
+    coroutine.create, coroutine.resume, coroutine.yield, coroutine.status
+local error, rawget, rawset, setmetatable, type, pairs, next =
+    error, rawget, rawset, setmetatable, type, pairs, next
+local str_lower, str_gsub = string.lower, string.gsub
+
+-- A primitive returns YIELD when its caller must give control to the
+-- worker's event loop; the driver resumes us with the result.
+local function after(first, ...)
+    if first == YIELD then
+        return co_yield(YIELD)
+    end
+    return first, ...
+end
+
+local function yielding(f)
+    return function(...)
+        return after(f(...))
+    end
+end
+
+ngx.sleep = yielding(C.sleep)
+ngx.exit = yielding(C.exit)
+ngx.flush = yielding(C.flush)
+ngx.redirect = yielding(C.redirect)
+
+-- User coroutines: an API yield inside one travels up to the driver, and
+-- the coroutine is resumed with the result once the I/O is done.
+local function forward(co, ok, first, ...)
+    if ok and first == YIELD and co_status(co) == "suspended" then
+        return forward(co, co_resume(co, co_yield(YIELD)))
+    end
+    return ok, first, ...
+end
+
+coroutine.resume = function(co, ...)
+    return forward(co, co_resume(co, ...))
+end
+
+local function wrap_forward(co, ok, first, ...)
+    if ok then
+        if first == YIELD and co_status(co) == "suspended" then
+            return wrap_forward(co, co_resume(co, co_yield(YIELD)))
+        end
+        return first, ...
+    end
+    error(first, 0)
+end
+
+coroutine.wrap = function(f)
+    local co = co_create(f)
+    return function(...)
+        return wrap_forward(co, co_resume(co, ...))
+    end
+end
+
+-- ngx.ctx, ngx.status and friends are per request: resolved on access.
+local ctxs, req_id = C.ctxs, C.req_id
+local get_status, set_status, headers_sent = C.get_status, C.set_status, C.headers_sent
+
+setmetatable(ngx, {
+    __index = function(_, k)
+        if k == "ctx" then
+            local id = req_id()
+            local ctx = ctxs[id]
+            if ctx == nil then
+                ctx = {}
+                ctxs[id] = ctx
+            end
+            return ctx
+        elseif k == "status" then
+            return get_status()
+        elseif k == "headers_sent" then
+            return headers_sent()
+        elseif k == "is_subrequest" then
+            return req_id() and false
+        end
+    end,
+    __newindex = function(t, k, v)
+        if k == "status" then
+            return set_status(v)
+        elseif k == "ctx" then
+            if type(v) ~= "table" then
+                error("ctx should be a table while getting a " .. type(v) .. " value instead", 2)
+            end
+            ctxs[req_id()] = v
+            return
+        end
+        rawset(t, k, v)
+    end,
+})
+
+ngx.var = setmetatable({}, { __index = C.var_get, __newindex = C.var_set })
+ngx.header = setmetatable({}, { __index = C.header_get, __newindex = C.header_set })
+
+-- Header tables answer h.user_agent and h["User-Agent"] alike.
+local header_mt = {
+    __index = function(t, k)
+        if type(k) ~= "string" then
+            return nil
+        end
+        return rawget(t, (str_lower((str_gsub(k, "_", "-")))))
+    end,
+}
+
+local function with_header_mt(f)
+    return function(max, raw)
+        local h, err = f(max, raw)
+        if not raw then
+            setmetatable(h, header_mt)
+        end
+        return h, err
+    end
+end
+
+ngx.req.get_headers = with_header_mt(ngx.req.get_headers)
+ngx.resp.get_headers = with_header_mt(ngx.resp.get_headers)
+
+-- OpenResty LuaJIT's table extensions that libraries require.
+local preload = package.preload
+preload["table.nkeys"] = function()
+    return function(t)
+        local n = 0
+        for _ in pairs(t) do
+            n = n + 1
+        end
+        return n
+    end
+end
+preload["table.isempty"] = function()
+    return function(t)
+        return next(t) == nil
+    end
+end
+preload["table.isarray"] = function()
+    return function(t)
+        local n = 0
+        for k in pairs(t) do
+            if type(k) ~= "number" then
+                return false
+            end
+            n = n + 1
+        end
+        for i = 1, n do
+            if t[i] == nil then
+                return false
+            end
+        end
+        return true
+    end
+end
+preload["table.clone"] = function()
+    return function(t)
+        local c = {}
+        for k, v in pairs(t) do
+            c[k] = v
+        end
+        return c
+    end
+end
+if not pcall(require, "table.new") then
+    preload["table.new"] = function()
+        return function()
+            return {}
+        end
+    end
+end
+if not pcall(require, "table.clear") then
+    preload["table.clear"] = function()
+        return function(t)
+            for k in pairs(t) do
+                t[k] = nil
+            end
+        end
+    end
+end

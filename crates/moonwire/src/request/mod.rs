@@ -1,0 +1,182 @@
+//! The life of one request: location lookup, `return`, static files, the Lua
+//! content handler, and the response that goes back on the wire. This is the
+//! one place where the HTTP side and the Lua side meet.
+
+mod handle;
+pub mod output;
+pub mod static_file;
+pub mod vars;
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::net::TcpStream;
+
+use crate::config::{LocConf, Server};
+use crate::http::RequestHead;
+use crate::log::{self, Level};
+
+pub use handle::{handle, listens_on, log_conn, reject};
+pub use output::Resp;
+
+/// The connection a request arrived on.
+#[derive(Debug)]
+pub struct ConnInfo {
+    /// nginx's connection number (`*N` in log lines, `$connection`).
+    pub number: u64,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub stream: Rc<TcpStream>,
+    /// Requests served on this connection so far, including the current one.
+    pub requests: Cell<u64>,
+}
+
+/// Which handler phase is running (for `ngx.get_phase()` and API checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Init,
+    InitWorker,
+    Content,
+    Timer,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Init => "init",
+            Phase::InitWorker => "init_worker",
+            Phase::Content => "content",
+            Phase::Timer => "timer",
+        }
+    }
+
+    /// How OpenResty names the context in "API disabled in the context of ...".
+    pub fn context_name(self) -> &'static str {
+        match self {
+            Phase::Init => "init_by_lua*",
+            Phase::InitWorker => "init_worker_by_lua*",
+            Phase::Content => "content_by_lua*",
+            Phase::Timer => "ngx.timer",
+        }
+    }
+}
+
+/// One HTTP request. Shared (`Rc`) between the connection task and the Lua
+/// API functions that run while its coroutine is current.
+#[derive(Debug)]
+pub struct Req {
+    /// Per-worker unique id: keys the request's Lua-side state (`ngx.ctx`).
+    pub id: u64,
+    pub conn: Rc<ConnInfo>,
+    pub head: RequestHead,
+    /// `$uri`: decoded, normalized path.
+    pub uri: RefCell<Bytes>,
+    /// `$args`: the query string (without `?`).
+    pub args: RefCell<Option<Bytes>>,
+    pub server: Arc<Server>,
+    pub loc: Arc<LocConf>,
+    /// The matched prefix, for `alias`.
+    pub alias_prefix: Option<Box<str>>,
+    pub body: RefCell<Option<Bytes>>,
+    /// `ngx.req.start_time()`, seconds with millisecond precision.
+    pub start: f64,
+    pub start_instant: std::time::Instant,
+    pub resp: RefCell<Resp>,
+    pub phase: Cell<Phase>,
+    /// Context string appended to error-log lines (", client: ..., request: ...").
+    log_ctx: RefCell<Option<String>>,
+}
+
+impl Req {
+    pub fn new(
+        id: u64,
+        conn: Rc<ConnInfo>,
+        head: RequestHead,
+        uri: Bytes,
+        args: Option<Bytes>,
+        server: Arc<Server>,
+        loc: Arc<LocConf>,
+        alias_prefix: Option<Box<str>>,
+    ) -> Req {
+        let keepalive = head.keepalive;
+        Req {
+            id,
+            conn,
+            head,
+            uri: RefCell::new(uri),
+            args: RefCell::new(args),
+            server,
+            loc,
+            alias_prefix,
+            body: RefCell::new(None),
+            start: ngx_util::now(),
+            start_instant: std::time::Instant::now(),
+            resp: RefCell::new(Resp::new(keepalive)),
+            phase: Cell::new(Phase::Content),
+            log_ctx: RefCell::new(None),
+        }
+    }
+
+    pub fn is_head(&self) -> bool {
+        self.head.method.as_ref() == b"HEAD"
+    }
+
+    /// `, client: 127.0.0.1, server: localhost, request: "GET /t HTTP/1.1", host: "localhost"`
+    pub fn log_ctx(&self) -> String {
+        if let Some(s) = self.log_ctx.borrow().as_ref() {
+            return s.clone();
+        }
+        let mut s = format!(
+            ", client: {}, server: {}, request: \"{}\"",
+            self.conn.peer.ip(),
+            self.server.name,
+            String::from_utf8_lossy(self.head.request_line())
+        );
+        if let Some(h) = &self.head.host {
+            s.push_str(", host: \"");
+            s.push_str(&String::from_utf8_lossy(h));
+            s.push('"');
+        }
+        *self.log_ctx.borrow_mut() = Some(s.clone());
+        s
+    }
+
+    pub fn error_sink(&self) -> Option<Arc<log::Sink>> {
+        self.loc
+            .error_log
+            .as_ref()
+            .and_then(|c| crate::worker::sink_for(c))
+    }
+
+    /// Write an error-log line in this request's context.
+    pub fn log(&self, level: Level, msg: &str) {
+        let sink = self.error_sink();
+        let enabled = match &sink {
+            Some(s) => s.enabled(level),
+            None => log::enabled(level),
+        };
+        if enabled {
+            log::log_to(
+                sink.as_ref(),
+                level,
+                Some(self.conn.number),
+                msg,
+                &self.log_ctx(),
+            );
+        }
+    }
+}
+
+/// One `access_log` line for a finished request.
+pub fn access_log(req: &Req) {
+    let Some(conf) = &req.loc.access_log else {
+        return;
+    };
+    let mut line = Vec::with_capacity(256);
+    vars::eval_log(req, &conf.format, &mut line);
+    line.push(b'\n');
+    crate::worker::access_sink(&conf.path).write_raw(&line);
+}

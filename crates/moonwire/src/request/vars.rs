@@ -1,0 +1,228 @@
+//! nginx variables (`$uri`, `$arg_x`, `$http_host` ...) for `ngx.var`,
+//! `return` text and log formats.
+
+use std::io::Write;
+
+use crate::config::LogFmtPart;
+
+use super::Req;
+
+fn header<'a>(req: &'a Req, name: &str) -> Option<&'a [u8]> {
+    // `$http_x_foo` matches the header `X-Foo`: dashes in the request become underscores
+    req.head
+        .headers
+        .iter()
+        .find(|(n, _)| {
+            n.len() == name.len()
+                && n.iter().zip(name.bytes()).all(|(&a, b)| {
+                    let a = if a == b'-' {
+                        b'_'
+                    } else {
+                        a.to_ascii_lowercase()
+                    };
+                    a == b
+                })
+        })
+        .map(|(_, v)| v.as_ref())
+}
+
+fn cookie<'a>(req: &'a Req, name: &[u8]) -> Option<&'a [u8]> {
+    for (n, v) in &req.head.headers {
+        if !n.eq_ignore_ascii_case(b"cookie") {
+            continue;
+        }
+        for part in v.split(|&b| b == b';') {
+            let part = part.trim_ascii();
+            if let Some(eq) = part.iter().position(|&b| b == b'=') {
+                if &part[..eq] == name {
+                    return Some(&part[eq + 1..]);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// `$arg_name`: the raw (still escaped) value of the first `name=` in the query string.
+fn arg(args: &[u8], name: &[u8]) -> Option<Vec<u8>> {
+    for part in args.split(|&b| b == b'&') {
+        let (k, v) = match part.iter().position(|&b| b == b'=') {
+            Some(i) => (&part[..i], &part[i + 1..]),
+            None => (part, &b""[..]),
+        };
+        if k.eq_ignore_ascii_case(name) {
+            return Some(v.to_vec());
+        }
+    }
+    None
+}
+
+pub fn host(req: &Req) -> Vec<u8> {
+    match &req.head.host {
+        Some(h) => {
+            let h: &[u8] = h;
+            let h = if h.starts_with(b"[") {
+                h
+            } else {
+                match h.iter().rposition(|&b| b == b':') {
+                    Some(i) => &h[..i],
+                    None => h,
+                }
+            };
+            h.to_ascii_lowercase()
+        }
+        None => req.server.name.as_bytes().to_vec(),
+    }
+}
+
+pub fn document_root(req: &Req) -> Vec<u8> {
+    eval(req, &req.loc.root)
+}
+
+/// The value of `$name`, or `None` when nginx would give "not found".
+pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
+    if let Some(n) = name.strip_prefix("arg_") {
+        let args = req.args.borrow();
+        return args.as_ref().and_then(|a| arg(a, n.as_bytes()));
+    }
+    if let Some(n) = name.strip_prefix("http_") {
+        return header(req, n).map(|v| v.to_vec());
+    }
+    if let Some(n) = name.strip_prefix("cookie_") {
+        return cookie(req, n.as_bytes()).map(|v| v.to_vec());
+    }
+    if let Some(n) = name.strip_prefix("sent_http_") {
+        let resp = req.resp.borrow();
+        if n == "content_type" {
+            return resp.content_type.clone();
+        }
+        if n == "content_length" {
+            return resp.content_length.map(|l| l.to_string().into_bytes());
+        }
+        let want: String = n.replace('_', "-");
+        return resp
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&want))
+            .map(|(_, v)| v.clone());
+    }
+    let conn = &req.conn;
+    Some(match name {
+        "uri" | "document_uri" => req.uri.borrow().to_vec(),
+        "request_uri" => req.head.target.to_vec(),
+        "args" | "query_string" => return req.args.borrow().as_ref().map(|a| a.to_vec()),
+        "is_args" => {
+            if req.args.borrow().is_some() {
+                b"?".to_vec()
+            } else {
+                Vec::new()
+            }
+        }
+        "request_method" => req.head.method.to_vec(),
+        "request" => req.head.request_line().to_vec(),
+        "remote_addr" => conn.peer.ip().to_string().into_bytes(),
+        "remote_port" => conn.peer.port().to_string().into_bytes(),
+        "binary_remote_addr" => match conn.peer.ip() {
+            std::net::IpAddr::V4(a) => a.octets().to_vec(),
+            std::net::IpAddr::V6(a) => a.octets().to_vec(),
+        },
+        "server_addr" => conn.local.ip().to_string().into_bytes(),
+        "server_port" => conn.local.port().to_string().into_bytes(),
+        "server_name" => req.server.name.as_bytes().to_vec(),
+        "server_protocol" => req.head.protocol().as_bytes().to_vec(),
+        "host" => host(req),
+        "hostname" => crate::worker::hostname().as_bytes().to_vec(),
+        "scheme" => b"http".to_vec(),
+        "https" => Vec::new(),
+        "content_type" => return header(req, "content_type").map(|v| v.to_vec()),
+        "content_length" => return header(req, "content_length").map(|v| v.to_vec()),
+        "request_time" => {
+            let t = req.start_instant.elapsed().as_millis();
+            format!("{}.{:03}", t / 1000, t % 1000).into_bytes()
+        }
+        "status" => {
+            let s = req.resp.borrow().status;
+            format!("{s:03}").into_bytes()
+        }
+        "msec" => {
+            let now = ngx_util::now();
+            format!("{now:.3}").into_bytes()
+        }
+        "time_local" => ngx_util::time_local().as_bytes().to_vec(),
+        "time_iso8601" => ngx_util::time_iso8601().as_bytes().to_vec(),
+        "pid" => std::process::id().to_string().into_bytes(),
+        "nginx_version" => crate::NGINX_VERSION.as_bytes().to_vec(),
+        "connection" => conn.number.to_string().into_bytes(),
+        "connection_requests" => conn.requests.get().to_string().into_bytes(),
+        "document_root" => document_root(req),
+        "realpath_root" => {
+            let root = document_root(req);
+            let p = std::path::PathBuf::from(String::from_utf8_lossy(&root).into_owned());
+            match std::fs::canonicalize(&p) {
+                Ok(r) => r.to_string_lossy().into_owned().into_bytes(),
+                Err(_) => return None,
+            }
+        }
+        "body_bytes_sent" => req.resp.borrow().body_bytes_sent.to_string().into_bytes(),
+        "bytes_sent" => req.resp.borrow().bytes_sent.to_string().into_bytes(),
+        "request_length" => {
+            let body = req.body.borrow().as_ref().map(|b| b.len()).unwrap_or(0);
+            (req.head.raw.len() + body).to_string().into_bytes()
+        }
+        "request_body" => return req.body.borrow().as_ref().map(|b| b.to_vec()),
+        "remote_user" => return None,
+        "server_software" => crate::server_software().as_bytes().to_vec(),
+        _ => return None,
+    })
+}
+
+/// Whether `ngx.var.NAME = v` may change the variable.
+pub fn set(req: &Req, name: &str, value: Option<&[u8]>) -> Result<(), String> {
+    match name {
+        "args" | "query_string" => {
+            *req.args.borrow_mut() = value.map(bytes::Bytes::copy_from_slice);
+            Ok(())
+        }
+        _ => Err(format!(
+            "variable \"{name}\" not found for writing; maybe it is a built-in variable that is not changeable or you forgot to use \"set ${name} '';\" in the config file to define it first"
+        )),
+    }
+}
+
+/// Evaluate a compiled template (`return` text, `root`, log formats).
+pub fn eval(req: &Req, parts: &[LogFmtPart]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in parts {
+        match p {
+            LogFmtPart::Lit(s) => out.extend_from_slice(s.as_bytes()),
+            LogFmtPart::Var(v) => {
+                if let Some(val) = get(req, v) {
+                    out.extend_from_slice(&val);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Evaluate for a log line: missing values print as `-` like nginx's log module.
+pub fn eval_log(req: &Req, parts: &[LogFmtPart], out: &mut Vec<u8>) {
+    for p in parts {
+        match p {
+            LogFmtPart::Lit(s) => out.extend_from_slice(s.as_bytes()),
+            LogFmtPart::Var(v) => match get(req, v) {
+                Some(val) if !val.is_empty() => {
+                    for &b in &val {
+                        // nginx escapes ", \ and non-printable bytes as \xXX in logs
+                        if b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b) {
+                            let _ = write!(out, "\\x{b:02X}");
+                        } else {
+                            out.push(b);
+                        }
+                    }
+                }
+                _ => out.push(b'-'),
+            },
+        }
+    }
+}

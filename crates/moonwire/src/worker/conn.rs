@@ -1,0 +1,124 @@
+//! One client connection: read request heads (pipelined or kept alive),
+//! hand each to the request module, write the response.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::net::TcpStream;
+
+use super::{Active, Cmd, Worker};
+use crate::config::Server;
+use crate::http::{self, read_more, write_all};
+use crate::log::Level;
+use crate::request::{self, ConnInfo};
+
+pub async fn serve(
+    w: Rc<Worker>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    number: u64,
+    servers: Arc<Vec<Arc<Server>>>,
+    _active: Active,
+) {
+    let _ = stream.set_nodelay(true);
+    let info = Rc::new(ConnInfo {
+        number,
+        peer,
+        local,
+        stream: Rc::new(stream),
+        requests: std::cell::Cell::new(0),
+    });
+    let candidates: Vec<Arc<Server>> = servers
+        .iter()
+        .filter(|s| request::listens_on(s, local))
+        .cloned()
+        .collect();
+    let candidates = if candidates.is_empty() {
+        servers.to_vec()
+    } else {
+        candidates
+    };
+    let Some(default) = candidates
+        .iter()
+        .find(|s| s.listens.iter().any(|l| l.default_server))
+        .or(candidates.first())
+        .cloned()
+    else {
+        return;
+    };
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut cmd = w.cmd.clone();
+    loop {
+        let first = info.requests.get() == 0;
+        let wait = if first {
+            Duration::from_millis(default.client_header_timeout_ms)
+        } else {
+            Duration::from_millis(default.conf.keepalive_timeout_ms)
+        };
+        let head = loop {
+            match http::parse_head(&mut buf) {
+                Ok(Some(h)) => break h,
+                Ok(None) => {}
+                Err(e) => {
+                    request::log_conn(
+                        &info,
+                        &default,
+                        Level::Info,
+                        &format!("{} while reading client request headers", bad_msg(&e)),
+                    );
+                    request::reject(&info, &default, e.status()).await;
+                    return;
+                }
+            }
+            let idle = buf.is_empty();
+            let read = tokio::select! {
+                r = tokio::time::timeout(wait, read_more(&info.stream, &mut buf)) => r,
+                _ = cmd.changed(), if idle => return,
+            };
+            match read {
+                Ok(Ok(0)) | Ok(Err(_)) => return,
+                Ok(Ok(_)) => {}
+                Err(_) => {
+                    if !idle {
+                        request::log_conn(&info, &default, Level::Info, "client timed out (110: Connection timed out) while reading client request headers");
+                        request::reject(&info, &default, 408).await;
+                    }
+                    return;
+                }
+            }
+            if idle && *cmd.borrow() != Cmd::Run && buf.is_empty() {
+                return;
+            }
+        };
+        info.requests.set(info.requests.get() + 1);
+        let keep = request::handle(&w, &info, head, &mut buf, &candidates, &default).await;
+        if !keep || super::exiting() {
+            // a lingering close would drain unread input; a half-close is enough here
+            let _ = shutdown_write(&info.stream);
+            return;
+        }
+    }
+}
+
+fn bad_msg(e: &http::ParseError) -> &'static str {
+    match e {
+        http::ParseError::Bad(m) => m,
+        http::ParseError::UriTooLong => "client sent too long URI",
+        http::ParseError::Version => "client sent unsupported HTTP version",
+        http::ParseError::NotImplemented => "client sent unknown \"Transfer-Encoding\"",
+    }
+}
+
+fn shutdown_write(s: &TcpStream) -> std::io::Result<()> {
+    let sock = socket2::SockRef::from(s);
+    sock.shutdown(std::net::Shutdown::Write)
+}
+
+#[allow(dead_code)]
+async fn write(s: &TcpStream, data: &[u8]) -> std::io::Result<()> {
+    write_all(s, data).await
+}
