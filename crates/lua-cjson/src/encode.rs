@@ -1,6 +1,5 @@
 //! Lua value -> JSON text.
 
-use mlua::table::TablePairs;
 use mlua::{Table, Value};
 
 use crate::number::format_g;
@@ -119,9 +118,10 @@ fn raw_index(t: &Table, i: usize) -> Result<Value> {
     t.raw_get(i).map_err(lua_err)
 }
 
-#[inline(never)]
-fn next_pair(pairs: &mut TablePairs<'_, Value, Value>) -> Result<Option<(Value, Value)>> {
-    pairs.next().transpose().map_err(lua_err)
+/// Error used only to end a `Table::for_each` walk early; the real outcome
+/// is carried separately. Building it does not allocate.
+fn stop_iteration() -> mlua::Error {
+    mlua::Error::RuntimeError(String::new())
 }
 
 /// Nesting handled by plain recursion; deeper levels switch to an explicit
@@ -225,7 +225,11 @@ impl<'a> Encoder<'a> {
         if depth > self.cfg.encode_max_depth || depth > HARD_DEPTH_LIMIT {
             return Err(EncodeError::Nesting(depth));
         }
-        let mt = t.metatable().map(|m| m.to_pointer());
+        let mt = if t.has_metatable() {
+            t.metatable().map(|m| m.to_pointer())
+        } else {
+            None
+        };
         if mt.is_some() && mt == Some(self.shared.array_mt_ptr) {
             // array_mt forces array encoding of the sequence part (raw
             // length, as lua_objlen gives in the C module).
@@ -237,7 +241,12 @@ impl<'a> Encoder<'a> {
                 self.out.extend_from_slice(b"[]");
                 Ok(Shape::Done)
             }
-            _ => Ok(Shape::Object),
+            // Known empty: no need to walk it again as an object.
+            Some(_) => {
+                self.out.extend_from_slice(b"{}");
+                Ok(Shape::Done)
+            }
+            None => Ok(Shape::Object),
         }
     }
 
@@ -246,26 +255,47 @@ impl<'a> Encoder<'a> {
     fn array_length(&self, t: &Table) -> Result<Option<usize>> {
         let mut max: f64 = 0.0;
         let mut items: u64 = 0;
-        // Values are read as bool: that needs no mlua reference per element.
-        for pair in t.pairs::<Value, bool>() {
-            let (k, _) = pair.map_err(lua_err)?;
+        // Keys beyond C int range make lua-cjson fall back to an object (its
+        // int conversion of the index overflows).
+        let index = |k: Value| -> Option<f64> {
             let k = match k {
                 Value::Integer(i) => i as f64,
                 Value::Number(n) => n,
-                _ => return Ok(None),
+                _ => return None,
             };
-            // Keys beyond C int range make lua-cjson fall back to an object
-            // (its int conversion of the index overflows).
-            if k > f64::from(i32::MAX) {
+            (k >= 1.0 && k.floor() == k && k <= f64::from(i32::MAX)).then_some(k)
+        };
+        // Values are read as bool, which needs no mlua reference. A table
+        // with a sequence part is most likely an array: walk it with
+        // for_each (cheapest per entry). Others are usually objects that fail
+        // on the first key, where pairs() avoids for_each's protected call.
+        if t.raw_len() > 0 {
+            let mut is_array = true;
+            let res = t.for_each(|k: Value, _: bool| match index(k) {
+                Some(k) => {
+                    max = max.max(k);
+                    items += 1;
+                    Ok(())
+                }
+                None => {
+                    is_array = false;
+                    Err(stop_iteration())
+                }
+            });
+            if !is_array {
                 return Ok(None);
             }
-            if k >= 1.0 && k.floor() == k {
-                if k > max {
-                    max = k;
+            res.map_err(lua_err)?;
+        } else {
+            for pair in t.pairs::<Value, bool>() {
+                let (k, _) = pair.map_err(lua_err)?;
+                match index(k) {
+                    Some(k) => {
+                        max = max.max(k);
+                        items += 1;
+                    }
+                    None => return Ok(None),
                 }
-                items += 1;
-            } else {
-                return Ok(None);
             }
         }
         let ratio = self.cfg.encode_sparse_ratio;
@@ -281,8 +311,7 @@ impl<'a> Encoder<'a> {
         Ok(Some(max as usize))
     }
 
-    /// The only recursive function: its frame is kept small (helpers are not
-    /// inlined) because deep documents recurse once per level.
+    /// Recursive walk for the first `RECURSION_LIMIT` levels.
     fn table(&mut self, t: &Table, depth: u32) -> Result<()> {
         let depth = depth + 1;
         if depth > RECURSION_LIMIT {
@@ -295,45 +324,58 @@ impl<'a> Encoder<'a> {
                 let mut first = true;
                 for i in 1..=len {
                     let v = raw_index(t, i)?;
-                    let mark = self.out.len();
-                    if !first {
-                        self.out.push(b',');
-                    }
-                    let emitted = match &v {
-                        Value::Table(child) => self.table(child, depth).map(|_| true)?,
-                        other => self.scalar(other)?,
-                    };
-                    if emitted {
-                        first = false;
-                    } else {
-                        self.out.truncate(mark);
-                    }
+                    self.entry(None, &v, depth, &mut first)?;
                 }
                 self.out.push(b']');
             }
             Shape::Object => {
                 self.out.push(b'{');
                 let mut first = true;
-                let mut pairs = t.pairs::<Value, Value>();
-                while let Some((k, v)) = next_pair(&mut pairs)? {
-                    let mark = self.out.len();
-                    if !first {
-                        self.out.push(b',');
+                let mut failure = None;
+                // for_each walks the table with raw lua_next inside one
+                // protected call, far cheaper per entry than mlua's pairs().
+                let res = t.for_each(|k: Value, v: Value| {
+                    match self.entry(Some(&k), &v, depth, &mut first) {
+                        Ok(()) => Ok(()),
+                        Err(e) => {
+                            failure = Some(e);
+                            Err(stop_iteration())
+                        }
                     }
-                    self.key(&k)?;
-                    drop(k);
-                    let emitted = match &v {
-                        Value::Table(child) => self.table(child, depth).map(|_| true)?,
-                        other => self.scalar(other)?,
-                    };
-                    if emitted {
-                        first = false;
-                    } else {
-                        self.out.truncate(mark);
-                    }
+                });
+                if let Some(e) = failure {
+                    return Err(e);
                 }
+                res.map_err(lua_err)?;
                 self.out.push(b'}');
             }
+        }
+        Ok(())
+    }
+
+    /// Appends one array element (`key` None) or object member.
+    fn entry(
+        &mut self,
+        key: Option<&Value>,
+        v: &Value,
+        depth: u32,
+        first: &mut bool,
+    ) -> Result<()> {
+        let mark = self.out.len();
+        if !*first {
+            self.out.push(b',');
+        }
+        if let Some(k) = key {
+            self.key(k)?;
+        }
+        let emitted = match v {
+            Value::Table(child) => self.table(child, depth).map(|_| true)?,
+            other => self.scalar(other)?,
+        };
+        if emitted {
+            *first = false;
+        } else {
+            self.out.truncate(mark);
         }
         Ok(())
     }

@@ -286,25 +286,35 @@ pub fn register(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
 /// `decode_base64url(s)`. Both return `nil, "must provide a string"` for non-strings;
 /// decoding returns `nil, "invalid input"` on malformed data.
 pub fn base64_module(lua: &Lua) -> mlua::Result<Table> {
+    // Success returns one value and failure two, as the lua-resty-core module does.
+    fn failure(lua: &Lua, msg: &str) -> mlua::Result<MultiValue> {
+        Ok(MultiValue::from_iter([
+            Value::Nil,
+            Value::String(lua.create_string(msg)?),
+        ]))
+    }
+    fn success(lua: &Lua, bytes: impl AsRef<[u8]>) -> mlua::Result<MultiValue> {
+        Ok(MultiValue::from_iter([Value::String(
+            lua.create_string(bytes)?,
+        )]))
+    }
+
     let m = lua.create_table()?;
     m.set(
         "encode_base64url",
         lua.create_function(|lua, s: Value| match s {
-            Value::String(s) => Ok((
-                Some(lua.create_string(codec::encode_base64url(&s.as_bytes()))?),
-                None,
-            )),
-            _ => Ok((None, Some("must provide a string"))),
+            Value::String(s) => success(lua, codec::encode_base64url(&s.as_bytes())),
+            _ => failure(lua, "must provide a string"),
         })?,
     )?;
     m.set(
         "decode_base64url",
         lua.create_function(|lua, s: Value| match s {
             Value::String(s) => match codec::decode_base64url(&s.as_bytes()) {
-                Some(d) => Ok((Some(lua.create_string(d)?), None)),
-                None => Ok((None, Some("invalid input"))),
+                Some(d) => success(lua, d),
+                None => failure(lua, "invalid input"),
             },
-            _ => Ok((None, Some("must provide a string"))),
+            _ => failure(lua, "must provide a string"),
         })?,
     )?;
     Ok(m)

@@ -336,6 +336,8 @@ fn base64_module() {
         r#"
         local r, err = b64.decode_base64url("     ")
         assert(r == nil and err == "invalid input")
+        assert(select('#', b64.encode_base64url("x")) == 1)
+        assert(select('#', b64.decode_base64url("eA")) == 1)
         r, err = b64.encode_base64url(1)
         assert(r == nil and err == "must provide a string")
         r, err = b64.decode_base64url(nil)

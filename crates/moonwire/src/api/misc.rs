@@ -13,6 +13,23 @@ pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
         "req_id",
         lua.create_function(|_, ()| Ok(driver::with_current(|r| r.map(|r| r.id).unwrap_or(0))))?,
     )?;
+    c.set(
+        "warn_global",
+        lua.create_function(|_, k: mlua::Value| {
+            driver::with_current(|r| {
+                if let Some(r) = r {
+                    if r.loc.globals == crate::config::Globals::Shared {
+                        let name = k.to_string().unwrap_or_default();
+                        r.log(
+                            crate::log::Level::Warn,
+                            &format!("writing a global Lua variable ('{name}') which may lead to race conditions between concurrent requests, so prefer the use of 'local' variables"),
+                        );
+                    }
+                }
+            });
+            Ok(())
+        })?,
+    )?;
     ngx.set(
         "get_phase",
         lua.create_function(|_, ()| Ok(phase().name()))?,

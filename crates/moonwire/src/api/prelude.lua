@@ -123,6 +123,15 @@ end
 ngx.req.get_headers = with_header_mt(ngx.req.get_headers)
 ngx.resp.get_headers = with_header_mt(ngx.resp.get_headers)
 
+-- lua_request_globals shared: warn on global writes from requests, as OpenResty does.
+local warn_global = C.warn_global
+setmetatable(_G, {
+    __newindex = function(t, k, v)
+        warn_global(k)
+        rawset(t, k, v)
+    end,
+})
+
 -- OpenResty LuaJIT's table extensions that libraries require.
 local preload = package.preload
 preload["table.nkeys"] = function()

@@ -340,22 +340,23 @@ impl Lowerer {
             match d.name.as_str() {
                 "worker_processes" => {
                     let v = &d.args[0].value;
-                    cfg.worker_processes =
-                        if v == "auto" {
-                            std::thread::available_parallelism()
-                                .map(|n| n.get())
-                                .unwrap_or(1)
-                        } else {
-                            match v.parse::<usize>() {
-                                Ok(n) if n > 0 => n,
-                                _ => return err_at(
+                    cfg.worker_processes = if v == "auto" {
+                        std::thread::available_parallelism()
+                            .map(|n| n.get())
+                            .unwrap_or(1)
+                    } else {
+                        match v.parse::<usize>() {
+                            Ok(n) if n > 0 => n,
+                            _ => {
+                                return err_at(
                                     d,
                                     format_args!(
                                         "invalid value \"{v}\" in \"worker_processes\" directive"
                                     ),
-                                ),
+                                )
                             }
-                        };
+                        }
+                    };
                 }
                 "daemon" => cfg.daemon = flag(d),
                 "master_process" => {}

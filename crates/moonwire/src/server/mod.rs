@@ -138,9 +138,12 @@ impl Listeners {
     }
 }
 
+/// Read before `env` handling clears the environment.
+static PORTS_FILE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
 /// Tests learn ephemeral ports from this file (MOONWIRE_PORTS_FILE).
 fn report_port(configured: SocketAddr, real: SocketAddr) {
-    if let Ok(p) = std::env::var("MOONWIRE_PORTS_FILE") {
+    if let Some(p) = PORTS_FILE.get_or_init(|| std::env::var("MOONWIRE_PORTS_FILE").ok()) {
         use std::io::Write;
         if let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
@@ -217,6 +220,34 @@ fn daemonize(cfg: &Config) -> Result<(), String> {
     Ok(())
 }
 
+/// nginx's `env`: workers see only the variables the config names (and TZ).
+fn apply_env(cfg: &Config) {
+    let keep: Vec<&str> = cfg.env.iter().map(|(k, _)| k.as_str()).collect();
+    for (k, _) in std::env::vars_os() {
+        let name = k.to_string_lossy();
+        if name != "TZ" && !keep.contains(&name.as_ref()) {
+            std::env::remove_var(&k);
+        }
+    }
+    for (k, v) in &cfg.env {
+        if let Some(v) = v {
+            std::env::set_var(k, v);
+        }
+    }
+}
+
+/// Every connection is a descriptor in this one process: use the hard limit.
+fn raise_nofile() {
+    // SAFETY: getrlimit/setrlimit on our own process with a valid struct.
+    unsafe {
+        let mut r: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
 fn write_pid(path: &Path) -> Result<(), String> {
     std::fs::write(path, format!("{}\n", std::process::id())).map_err(|e| {
         format!(
@@ -264,6 +295,9 @@ pub fn run(cfg: Config, opts: LoadOpts, error_log_override: Option<&Path>) -> Re
     }
     open_logs(&cfg)?;
     let _ = error_log_override;
+    PORTS_FILE.get_or_init(|| std::env::var("MOONWIRE_PORTS_FILE").ok());
+    apply_env(&cfg);
+    raise_nofile();
     // Workers inherit the blocked mask, so every signal comes to this thread's sigwait.
     let set = block_signals();
     let mut listeners = Listeners::new();

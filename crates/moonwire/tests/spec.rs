@@ -1,0 +1,771 @@
+//! Runner for moonwire's Test::Nginx-style spec files (`tests/spec/*.t`).
+//!
+//! Every `=== TEST n: title` block becomes one libtest test named
+//! `FILE::TEST n: title` (e.g. `000-sanity::TEST 1: say a string`), so the
+//! usual `cargo test -p moonwire --test spec -- FILTER`, `--list`, `--exact`
+//! and `--ignored` work.
+//!
+//! # Format (a subset of Test::Nginx::Socket)
+//!
+//! Text before the first `===` line is ignored. A block holds sections,
+//! `--- name` followed by lines up to the next `--- ` or `=== ` line, or the
+//! single-line form `--- name: value`. As in Test::Base, leading and
+//! trailing blank lines of a multi-line value are dropped and the value keeps
+//! its final newline. A section name may be followed by filters; `chomp`
+//! removes that final newline.
+//!
+//! | section | meaning |
+//! | --- | --- |
+//! | `main_config`, `http_config`, `config` | pasted into the main, `http {}` and `server {}` contexts |
+//! | `user_files` | `>>> path` lines, each followed by the file's content, written under `PREFIX/html/` |
+//! | `request` | `METHOD URI [HTTP/1.x]`; further lines are the request body |
+//! | `more_headers` | extra `Name: value` request header lines (`Host` / `Connection` here replace the defaults) |
+//! | `request_body` | the request body (exactly as written; use `chomp` to drop the final newline) |
+//! | `raw_request` | bytes sent instead of `request`: line ends become `\r\n`, `\r \n \t \0 \\ \xHH` escapes are decoded, trailing blank lines are KEPT (they end the header) |
+//! | `response_body` | exact body (with the section's final newline) |
+//! | `response_body_like`, `response_body_unlike` | PCRE pattern (dot matches newline; the section's final newline is not part of it) |
+//! | `error_code` | expected status, 200 when absent |
+//! | `response_headers` | `Name: value` exact (several values joined with `, `; empty means absent or empty), `!Name` absent |
+//! | `response_headers_like` | `Name: pattern` |
+//! | `error_log`, `no_error_log` | lines that must / must not appear in what the request added to the error log |
+//! | `log_level` | the `error_log` level (default `debug`) |
+//! | `timeout` | client read timeout in seconds (default 10) |
+//! | `wait` | seconds to wait after the response before checking the log |
+//! | `ignore_response` | do not check status, headers or body |
+//! | `ONLY`, `SKIP` | run only this block of the file; skip this block (`--- SKIP: reason`) |
+//! | `moonwire_only` | skipped when checking against a real nginx (see below) |
+//!
+//! `$TEST_NGINX_HTML_DIR` (PREFIX/html) and `$TEST_NGINX_SERVER_ROOT`
+//! (PREFIX) are replaced in the config; those and `$TEST_NGINX_SERVER_PORT`
+//! in the expectations too.
+//!
+//! Like Test::Nginx's `repeat_each(2)`, every block sends its request twice
+//! to one server and checks everything both times.
+//!
+//! # Checking the expectations against OpenResty
+//!
+//! With `SPEC_NGINX=/usr/sbin/nginx` (an nginx with lua-nginx-module) the
+//! blocks run against that nginx instead of moonwire, to confirm that an
+//! expectation is what OpenResty does. `SPEC_NGINX_MODULES` lists the
+//! `.so` files to `load_module` (space-separated; default: Debian's ndk and
+//! lua modules). Blocks with `--- moonwire_only` are skipped in that mode
+//! (they assert moonwire's own strings).
+
+mod support;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+
+use support::{conf_with_level, Client, TestServer};
+
+const REPEAT: usize = 2;
+const LOG_WAIT: Duration = Duration::from_millis(200);
+
+const KNOWN: &[&str] = &[
+    "main_config",
+    "http_config",
+    "config",
+    "user_files",
+    "request",
+    "more_headers",
+    "request_body",
+    "raw_request",
+    "response_body",
+    "response_body_like",
+    "response_body_unlike",
+    "error_code",
+    "response_headers",
+    "response_headers_like",
+    "error_log",
+    "no_error_log",
+    "log_level",
+    "timeout",
+    "wait",
+    "ignore_response",
+    "ONLY",
+    "SKIP",
+    "moonwire_only",
+];
+
+#[derive(Debug, Clone)]
+struct Section {
+    name: String,
+    value: String,
+    line: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    file: String,
+    title: String,
+    line: usize,
+    sections: Vec<Section>,
+    /// A problem found while parsing, reported when the test runs.
+    parse_error: Option<String>,
+}
+
+impl Block {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.sections
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.value.as_str())
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.sections.iter().any(|s| s.name == name)
+    }
+
+    fn label(&self) -> String {
+        format!("{}:{}: {}", self.file, self.line, self.title)
+    }
+}
+
+/// Test::Base's `trim`: drop leading and trailing blank lines, keep one final newline.
+fn trim_blank_lines(s: &str) -> String {
+    let lines: Vec<&str> = s.split('\n').collect();
+    let start = lines.iter().position(|l| !l.trim().is_empty());
+    let Some(start) = start else {
+        return String::new();
+    };
+    let end = lines.iter().rposition(|l| !l.trim().is_empty()).unwrap();
+    let mut out = lines[start..=end].join("\n");
+    out.push('\n');
+    out
+}
+
+fn drop_leading_blank_lines(s: &str) -> String {
+    let mut rest = s;
+    while let Some(nl) = rest.find('\n') {
+        if rest[..nl].trim().is_empty() {
+            rest = &rest[nl + 1..];
+        } else {
+            break;
+        }
+    }
+    rest.to_string()
+}
+
+fn parse_file(file: &str, text: &str) -> Vec<Block> {
+    let mut blocks: Vec<Block> = Vec::new();
+    // (name, filters, single-line value, header line, body lines)
+    type Pending = (String, Vec<String>, Option<String>, usize, String);
+    let mut pending: Option<Pending> = None;
+
+    fn finish(blocks: &mut [Block], p: Option<Pending>) {
+        let Some((name, filters, single, line, body)) = p else {
+            return;
+        };
+        let Some(b) = blocks.last_mut() else { return };
+        let mut value = match single {
+            Some(v) => v,
+            None if name == "raw_request" => drop_leading_blank_lines(&body),
+            None => trim_blank_lines(&body),
+        };
+        for f in &filters {
+            match f.as_str() {
+                "chomp" => {
+                    if value.ends_with('\n') {
+                        value.pop();
+                    }
+                }
+                other => {
+                    b.parse_error.get_or_insert(format!(
+                        "line {line}: unknown filter {other:?} on section --- {name}"
+                    ));
+                }
+            }
+        }
+        if !KNOWN.contains(&name.as_str()) {
+            b.parse_error
+                .get_or_insert(format!("line {line}: unknown section --- {name}"));
+        }
+        if b.sections.iter().any(|s| s.name == name) {
+            b.parse_error
+                .get_or_insert(format!("line {line}: duplicate section --- {name}"));
+        }
+        b.sections.push(Section { name, value, line });
+    }
+
+    for (i, raw_line) in text.split_inclusive('\n').enumerate() {
+        let lineno = i + 1;
+        let line = raw_line.trim_end_matches('\n').trim_end_matches('\r');
+        if let Some(title) = line.strip_prefix("=== ") {
+            finish(&mut blocks, pending.take());
+            blocks.push(Block {
+                file: file.to_string(),
+                title: title.trim().to_string(),
+                line: lineno,
+                sections: Vec::new(),
+                parse_error: None,
+            });
+            continue;
+        }
+        if blocks.is_empty() {
+            continue;
+        }
+        if let Some(head) = line.strip_prefix("--- ") {
+            finish(&mut blocks, pending.take());
+            let head = head.trim();
+            let name_len = head
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(head.len());
+            let name = head[..name_len].to_string();
+            let rest = &head[name_len..];
+            let (filters, single) = if let Some(v) = rest.strip_prefix(':') {
+                (Vec::new(), Some(v.trim().to_string()))
+            } else {
+                (rest.split_whitespace().map(str::to_string).collect(), None)
+            };
+            pending = Some((name, filters, single, lineno, String::new()));
+            continue;
+        }
+        match &mut pending {
+            Some((_, _, None, _, body)) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            Some((name, _, Some(_), l, _)) => {
+                if !line.trim().is_empty() {
+                    let msg = format!(
+                        "line {lineno}: text after the single-line section --- {name} (line {l})"
+                    );
+                    blocks.last_mut().unwrap().parse_error.get_or_insert(msg);
+                }
+            }
+            None => {
+                if !line.trim().is_empty() && !line.starts_with('#') {
+                    let msg = format!("line {lineno}: text outside any section: {line:?}");
+                    blocks.last_mut().unwrap().parse_error.get_or_insert(msg);
+                }
+            }
+        }
+    }
+    finish(&mut blocks, pending.take());
+    blocks
+}
+
+/// Decode `\r \n \t \0 \\ \xHH` (anything else stays as written).
+fn unescape(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            let esc = match b[i + 1] {
+                b'r' => Some((b'\r', 2)),
+                b'n' => Some((b'\n', 2)),
+                b't' => Some((b'\t', 2)),
+                b'0' => Some((0, 2)),
+                b'\\' => Some((b'\\', 2)),
+                b'x' if i + 4 <= b.len() => std::str::from_utf8(&b[i + 2..i + 4])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .map(|v| (v, 4)),
+                _ => None,
+            };
+            if let Some((v, n)) = esc {
+                out.push(v);
+                i += n;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+struct Vars {
+    html: String,
+    root: String,
+    port: Option<u16>,
+}
+
+impl Vars {
+    fn apply(&self, s: &str) -> String {
+        let mut s = s
+            .replace("$TEST_NGINX_HTML_DIR", &self.html)
+            .replace("$TEST_NGINX_SERVER_ROOT", &self.root);
+        if let Some(p) = self.port {
+            s = s.replace("$TEST_NGINX_SERVER_PORT", &p.to_string());
+        }
+        s
+    }
+}
+
+/// Build the request bytes and whether it is a HEAD request.
+fn build_request(b: &Block, vars: &Vars) -> Result<(Vec<u8>, bool), String> {
+    if let Some(raw) = b.get("raw_request") {
+        let raw = vars.apply(raw);
+        let crlf = raw.replace("\r\n", "\n").replace('\n', "\r\n");
+        let bytes = unescape(&crlf);
+        let head = bytes.starts_with(b"HEAD ");
+        return Ok((bytes, head));
+    }
+    let req = b
+        .get("request")
+        .ok_or("the block has neither --- request nor --- raw_request")?;
+    let req = vars.apply(req);
+    let mut lines = req.lines();
+    let first = lines.next().unwrap_or("").trim();
+    let mut parts = first.split_whitespace();
+    let method = parts.next().ok_or("empty --- request")?;
+    let uri = parts.next().ok_or("--- request has no URI")?;
+    let proto = parts.next().unwrap_or("HTTP/1.1");
+    let inline_body: Vec<&str> = lines.collect();
+    let body: Option<String> = if let Some(rb) = b.get("request_body") {
+        Some(vars.apply(rb))
+    } else if !inline_body.is_empty() {
+        Some(inline_body.join("\n"))
+    } else {
+        None
+    };
+
+    let mut extra: Vec<(String, String)> = Vec::new();
+    if let Some(mh) = b.get("more_headers") {
+        for l in vars.apply(mh).lines() {
+            if l.trim().is_empty() {
+                continue;
+            }
+            let (n, v) = l
+                .split_once(':')
+                .ok_or_else(|| format!("bad --- more_headers line {l:?}"))?;
+            extra.push((n.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let has = |n: &str| extra.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+    let mut out = format!("{method} {uri} {proto}\r\n");
+    if !has("Host") {
+        out.push_str("Host: localhost\r\n");
+    }
+    if !has("Connection") {
+        out.push_str("Connection: close\r\n");
+    }
+    for (n, v) in &extra {
+        let _ = write!(out, "{n}: {v}\r\n");
+    }
+    if let Some(body) = &body {
+        if !has("Content-Length") && !has("Transfer-Encoding") {
+            let _ = write!(out, "Content-Length: {}\r\n", body.len());
+        }
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    if let Some(body) = body {
+        bytes.extend_from_slice(body.as_bytes());
+    }
+    Ok((bytes, method == "HEAD"))
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad duration {s:?}"))?;
+    Ok(Duration::from_secs_f64(v * scale))
+}
+
+fn non_empty_lines(s: &str) -> Vec<String> {
+    s.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn regex(pat: &str) -> Result<pcre2::bytes::Regex, String> {
+    pcre2::bytes::RegexBuilder::new()
+        .dotall(true)
+        .build(pat)
+        .map_err(|e| format!("bad pattern {pat:?}: {e}"))
+}
+
+/// A long log without its `[debug]` lines (real nginx logs a lot at debug).
+fn shorten_log(log: &str) -> String {
+    if log.lines().count() <= 60 {
+        return log.to_string();
+    }
+    let mut out = String::from("(long log: [debug] lines left out)\n");
+    for l in log.lines().filter(|l| !l.contains("[debug]")) {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+fn show_bytes(b: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(b))
+}
+
+/// Write `--- user_files` under `html`.
+fn write_user_files(spec: &str, html: &Path) -> Result<(), String> {
+    let mut current: Option<(String, String)> = None;
+    let mut files = Vec::new();
+    for line in spec.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix(">>> ") {
+            if let Some(f) = current.take() {
+                files.push(f);
+            }
+            let name = rest.split_whitespace().next().unwrap_or("").to_string();
+            if name.is_empty() {
+                return Err("--- user_files: `>>>` without a file name".into());
+            }
+            current = Some((name, String::new()));
+        } else if let Some((_, body)) = &mut current {
+            body.push_str(line);
+        } else if !line.trim().is_empty() {
+            return Err(format!(
+                "--- user_files: text before the first `>>>`: {line:?}"
+            ));
+        }
+    }
+    if let Some(f) = current.take() {
+        files.push(f);
+    }
+    for (name, body) in files {
+        let path = html.join(&name);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+        }
+        fs::write(&path, body).map_err(|e| format!("write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn run_block(b: &Block) -> Result<(), String> {
+    if let Some(e) = &b.parse_error {
+        return Err(format!("{}: bad block: {e}", b.label()));
+    }
+    let level = b.get("log_level").unwrap_or("debug").trim().to_string();
+    let reference = reference_nginx();
+    let mut main_config = String::new();
+    if reference.is_some() {
+        let modules = std::env::var("SPEC_NGINX_MODULES").unwrap_or_else(|_| {
+            "/usr/lib/nginx/modules/ndk_http_module.so /usr/lib/nginx/modules/ngx_http_lua_module.so"
+                .to_string()
+        });
+        // On one line, so that config line numbers stay those of moonwire's.
+        for m in modules.split_whitespace() {
+            let _ = write!(main_config, "load_module {m}; ");
+        }
+    }
+    main_config.push_str(b.get("main_config").unwrap_or(""));
+    let conf = conf_with_level(
+        &level,
+        &main_config,
+        b.get("http_config").unwrap_or(""),
+        b.get("config").unwrap_or(""),
+    );
+    let user_files = b.get("user_files").map(str::to_string);
+    let mut setup_err: Option<String> = None;
+    let server = TestServer::try_start_bin(
+        reference.as_deref().unwrap_or(support::moonwire_bin()),
+        reference.is_some(),
+        |prefix| {
+            let vars = Vars {
+                html: prefix.join("html").display().to_string(),
+                root: prefix.display().to_string(),
+                port: None,
+            };
+            let path = prefix.join("conf/nginx.conf");
+            let text = fs::read_to_string(&path).unwrap_or_default();
+            if let Err(e) = fs::write(&path, vars.apply(&text)) {
+                setup_err = Some(format!("rewrite nginx.conf: {e}"));
+            }
+            if let Some(uf) = &user_files {
+                if let Err(e) = write_user_files(uf, &prefix.join("html")) {
+                    setup_err = Some(e);
+                }
+            }
+        },
+        &conf,
+        &[],
+    );
+    if let Some(e) = setup_err {
+        return Err(format!("{}: {e}", b.label()));
+    }
+    let mut server = server.map_err(|e| {
+        format!(
+            "{}: the server did not start: {e}\n--- nginx.conf:\n{conf}",
+            b.label()
+        )
+    })?;
+    let vars = Vars {
+        html: server.prefix().join("html").display().to_string(),
+        root: server.prefix().display().to_string(),
+        port: Some(server.port()),
+    };
+    for run in 1..=REPEAT {
+        if let Err(e) = run_once(&server, b, &vars, run) {
+            return Err(format!(
+                "{} (run {run} of {REPEAT}):\n{e}\n--- nginx.conf:\n{conf}",
+                b.label()
+            ));
+        }
+        if let Some(st) = server.try_wait() {
+            return Err(format!(
+                "{} (run {run}): the server exited ({st}) after the request\n--- stderr:\n{}\n--- error log:\n{}",
+                b.label(),
+                server.stderr(),
+                server.error_log()
+            ));
+        }
+    }
+    let (status, clean) = server.stop();
+    if !clean {
+        return Err(format!(
+            "{}: the server did not exit within 10 s of SIGTERM\n--- error log:\n{}",
+            b.label(),
+            server.error_log()
+        ));
+    }
+    let _ = status;
+    Ok(())
+}
+
+fn run_once(server: &TestServer, b: &Block, vars: &Vars, run: usize) -> Result<(), String> {
+    let (raw, is_head) = build_request(b, vars)?;
+    let timeout = match b.get("timeout") {
+        Some(t) => parse_secs(t)?,
+        None => support::IO_TIMEOUT,
+    };
+    let log_start = server.error_log_len();
+    let result = Client::connect_timeout(server.port(), timeout).and_then(|mut c| {
+        c.send(&raw)?;
+        c.read_response(is_head)
+    });
+    let mut failures: Vec<String> = Vec::new();
+    let ignore_response = b.has("ignore_response");
+    match &result {
+        Err(e) if !ignore_response => {
+            failures.push(format!(
+                "request failed: {e}\n--- request sent:\n{}",
+                String::from_utf8_lossy(&raw)
+            ));
+        }
+        Err(_) => {}
+        Ok(resp) if !ignore_response => check_response(b, vars, resp, &mut failures)?,
+        Ok(_) => {}
+    }
+    if let Some(w) = b.get("wait") {
+        std::thread::sleep(parse_secs(w)?);
+    }
+
+    // The error log: what this request added.
+    let want: Vec<String> = b
+        .get("error_log")
+        .map(|s| non_empty_lines(&vars.apply(s)))
+        .unwrap_or_default();
+    let deadline = Instant::now() + LOG_WAIT;
+    let mut log = server.error_log_since(log_start);
+    while !want.iter().all(|w| log.contains(w.as_str())) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        log = server.error_log_since(log_start);
+    }
+    for w in &want {
+        if !log.contains(w.as_str()) {
+            failures.push(format!("--- error_log: expected a line containing {w:?}"));
+        }
+    }
+    if let Some(s) = b.get("no_error_log") {
+        for w in non_empty_lines(&vars.apply(s)) {
+            if let Some(l) = log.lines().find(|l| l.contains(w.as_str())) {
+                failures.push(format!(
+                    "--- no_error_log: unexpected {w:?} in the error log:\n    {l}"
+                ));
+            }
+        }
+    }
+
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let mut msg = failures.join("\n");
+    if let Ok(resp) = &result {
+        let _ = write!(
+            msg,
+            "\n--- response:\n{}\n\n{}",
+            resp.raw_head,
+            String::from_utf8_lossy(&resp.body)
+        );
+    }
+    let _ = write!(
+        msg,
+        "\n--- error log (this request):\n{}",
+        shorten_log(&log)
+    );
+    Err(msg)
+}
+
+fn check_response(
+    b: &Block,
+    vars: &Vars,
+    resp: &support::Response,
+    failures: &mut Vec<String>,
+) -> Result<(), String> {
+    let want_status: u16 = match b.get("error_code") {
+        Some(c) => c
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad --- error_code {c:?}"))?,
+        None => 200,
+    };
+    if resp.status != want_status {
+        failures.push(format!(
+            "--- error_code: expected {want_status}, got {} {}",
+            resp.status, resp.reason
+        ));
+    }
+    if let Some(hs) = b.get("response_headers") {
+        for l in vars.apply(hs).lines() {
+            let l = l.trim();
+            if l.is_empty() {
+                continue;
+            }
+            if let Some(name) = l.strip_prefix('!') {
+                let name = name.trim();
+                let all = resp.header_all(name);
+                if !all.is_empty() {
+                    failures.push(format!(
+                        "--- response_headers: expected no {name} header, got {:?}",
+                        all.join(", ")
+                    ));
+                }
+                continue;
+            }
+            let (name, want) = l
+                .split_once(':')
+                .ok_or_else(|| format!("bad --- response_headers line {l:?}"))?;
+            let (name, want) = (name.trim(), want.trim());
+            let all = resp.header_all(name);
+            let got = all.join(", ");
+            if got != want {
+                failures.push(format!(
+                    "--- response_headers: {name}: expected {want:?}, got {}",
+                    if all.is_empty() {
+                        "no such header".to_string()
+                    } else {
+                        format!("{got:?}")
+                    }
+                ));
+            }
+        }
+    }
+    if let Some(hs) = b.get("response_headers_like") {
+        for l in vars.apply(hs).lines() {
+            let l = l.trim();
+            if l.is_empty() {
+                continue;
+            }
+            let (name, pat) = l
+                .split_once(':')
+                .ok_or_else(|| format!("bad --- response_headers_like line {l:?}"))?;
+            let (name, pat) = (name.trim(), pat.trim());
+            let got = resp.header_all(name).join(", ");
+            if !regex(pat)?.is_match(got.as_bytes()).unwrap_or(false) {
+                failures.push(format!(
+                    "--- response_headers_like: {name}: expected /{pat}/, got {got:?}"
+                ));
+            }
+        }
+    }
+    if let Some(want) = b.get("response_body") {
+        let want = vars.apply(want);
+        if resp.body != want.as_bytes() {
+            failures.push(format!(
+                "--- response_body:\n  expected: {:?}\n  actual:   {}",
+                want,
+                show_bytes(&resp.body)
+            ));
+        }
+    }
+    for (sec, positive) in [
+        ("response_body_like", true),
+        ("response_body_unlike", false),
+    ] {
+        if let Some(pat) = b.get(sec) {
+            let pat = vars.apply(pat);
+            let pat = pat.strip_suffix('\n').unwrap_or(&pat);
+            let m = regex(pat)?
+                .is_match(&resp.body)
+                .map_err(|e| format!("--- {sec}: {e}"))?;
+            if m != positive {
+                failures.push(format!(
+                    "--- {sec}: expected the body {} match /{pat}/\n  actual: {}",
+                    if positive { "to" } else { "not to" },
+                    show_bytes(&resp.body)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The real nginx to run the blocks against instead of moonwire, if any.
+fn reference_nginx() -> Option<String> {
+    std::env::var("SPEC_NGINX").ok().filter(|s| !s.is_empty())
+}
+
+fn spec_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec")
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut files: Vec<PathBuf> = fs::read_dir(spec_dir())
+        .expect("tests/spec")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "t"))
+        .collect();
+    files.sort();
+
+    let mut trials = Vec::new();
+    for path in files {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = fs::read_to_string(&path).expect("read spec file");
+        let file = format!("tests/spec/{stem}.t");
+        let blocks = parse_file(&file, &text);
+        let only = blocks.iter().any(|b| b.has("ONLY"));
+        if only {
+            eprintln!("note: {file} has a block with --- ONLY; its other blocks are skipped");
+        }
+        for b in blocks {
+            let name = format!("{stem}::{}", b.title);
+            let skip = if let Some(reason) = b.get("SKIP") {
+                let reason = reason.trim();
+                Some(if reason.is_empty() {
+                    "--- SKIP".to_string()
+                } else {
+                    format!("--- SKIP: {reason}")
+                })
+            } else if b.has("moonwire_only") && reference_nginx().is_some() {
+                Some("--- moonwire_only".to_string())
+            } else if only && !b.has("ONLY") {
+                Some("another block of this file has --- ONLY".to_string())
+            } else {
+                None
+            };
+            trials.push(Trial::ignorable_test(name, move || {
+                if let Some(reason) = skip {
+                    return Ok(Completion::ignored_with(reason));
+                }
+                run_block(&b)
+                    .map(|()| Completion::Completed)
+                    .map_err(Failed::from)
+            }));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
