@@ -27,8 +27,8 @@ enum Kind {
     ObjEnd,
     ArrBegin,
     ArrEnd,
-    /// String contents live in `src[start..end]`, or in `strbuf` when the
-    /// literal contained escapes.
+    /// String contents live in `src[start..end]`, or in `arena[start..end]`
+    /// when the literal contained escapes.
     Str {
         start: usize,
         end: usize,
@@ -79,12 +79,58 @@ struct Frame {
     stored: usize,
 }
 
+/// A buffered container element. Strings stay as byte ranges until stored:
+/// valid UTF-8 then goes into the table as `&str`, which mlua pushes
+/// directly instead of creating (and later releasing) a registry-like
+/// reference for an intermediate Lua string.
+enum Item {
+    Val(Value),
+    Str { escaped: bool, start: usize, end: usize },
+}
+
 /// Buffers reused across `decode` calls of one module instance.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    strbuf: Vec<u8>,
-    pending: Vec<Value>,
+    /// Unescaped contents of string literals that contained escapes.
+    arena: Vec<u8>,
+    pending: Vec<Item>,
     frames: Vec<Frame>,
+}
+
+fn item_bytes<'b>(src: &'b [u8], arena: &'b [u8], escaped: bool, start: usize, end: usize) -> &'b [u8] {
+    if escaped {
+        &arena[start..end]
+    } else {
+        &src[start..end]
+    }
+}
+
+/// `t[key] = item`, with string items pushed without an intermediate value.
+fn set_value<K: IntoLua>(lua: &Lua, src: &[u8], arena: &[u8], t: &Table, key: K, item: Item) -> mlua::Result<()> {
+    match item {
+        Item::Val(v) => t.raw_set(key, v),
+        Item::Str { escaped, start, end } => {
+            let bytes = item_bytes(src, arena, escaped, start, end);
+            match std::str::from_utf8(bytes) {
+                Ok(s) => t.raw_set(key, s),
+                Err(_) => t.raw_set(key, lua.create_string(bytes)?),
+            }
+        }
+    }
+}
+
+/// `t[key] = value` for an object member.
+fn set_member(lua: &Lua, src: &[u8], arena: &[u8], t: &Table, key: Item, value: Item) -> mlua::Result<()> {
+    match key {
+        Item::Val(k) => set_value(lua, src, arena, t, k, value),
+        Item::Str { escaped, start, end } => {
+            let bytes = item_bytes(src, arena, escaped, start, end);
+            match std::str::from_utf8(bytes) {
+                Ok(k) => set_value(lua, src, arena, t, k, value),
+                Err(_) => set_value(lua, src, arena, t, lua.create_string(bytes)?, value),
+            }
+        }
+    }
 }
 
 pub(crate) enum DecodeError {
@@ -146,7 +192,7 @@ impl<'a> Decoder<'a> {
         array_mt: Option<&'a Table>,
         s: &'a mut Scratch,
     ) -> Self {
-        s.strbuf.clear();
+        s.arena.clear();
         s.pending.clear();
         s.frames.clear();
         Decoder {
@@ -238,8 +284,8 @@ impl<'a> Decoder<'a> {
                 _ => i += 1,
             }
         }
-        let buf = &mut self.s.strbuf;
-        buf.clear();
+        let buf = &mut self.s.arena;
+        let arena_start = buf.len();
         buf.extend_from_slice(&src[start..i]);
         loop {
             let c = src.get(i).copied().unwrap_or(0);

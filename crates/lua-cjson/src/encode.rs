@@ -118,6 +118,17 @@ fn raw_index(t: &Table, i: usize) -> Result<Value> {
     t.raw_get(i).map_err(lua_err)
 }
 
+/// Whether `k` counts as an array index for lua-cjson: a positive integral
+/// number. Beyond C int range the C module's index conversion overflows and
+/// the table ends up an object, so such keys are not indexes here.
+fn is_array_index(k: &Value) -> bool {
+    match *k {
+        Value::Integer(i) => i >= 1 && i <= i64::from(i32::MAX),
+        Value::Number(n) => n >= 1.0 && n.floor() == n && n <= f64::from(i32::MAX),
+        _ => false,
+    }
+}
+
 /// Error used only to end a `Table::for_each` walk early; the real outcome
 /// is carried separately. Building it does not allocate.
 fn stop_iteration() -> mlua::Error {
@@ -140,11 +151,20 @@ pub(crate) struct Encoder<'a> {
     pub out: Vec<u8>,
     cfg: Config,
     shared: &'a Shared,
+    /// Whether tables may try the single-pass array encoding. Cleared below
+    /// a table whose attempt was abandoned, so that no subtree is encoded
+    /// more than twice (nested retries would otherwise multiply).
+    speculate: bool,
 }
 
 impl<'a> Encoder<'a> {
     pub fn new(out: Vec<u8>, cfg: Config, shared: &'a Shared) -> Self {
-        Encoder { out, cfg, shared }
+        Encoder {
+            out,
+            cfg,
+            shared,
+            speculate: true,
+        }
     }
 
     pub fn encode(&mut self, v: &Value) -> Result<()> {
@@ -219,17 +239,18 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
-    /// Decides how a table is written, following lua-cjson's rules.
-    #[inline(never)]
-    fn classify(&mut self, t: &Table, depth: u32) -> Result<Shape> {
+    fn check_depth(&self, depth: u32) -> Result<()> {
         if depth > self.cfg.encode_max_depth || depth > HARD_DEPTH_LIMIT {
             return Err(EncodeError::Nesting(depth));
         }
-        let mt = if t.has_metatable() {
-            t.metatable().map(|m| m.to_pointer())
-        } else {
-            None
-        };
+        Ok(())
+    }
+
+    /// Decides how a table is written, following lua-cjson's rules.
+    #[inline(never)]
+    fn classify(&mut self, t: &Table, depth: u32) -> Result<Shape> {
+        self.check_depth(depth)?;
+        let mt = t.metatable().map(|m| m.to_pointer());
         if mt.is_some() && mt == Some(self.shared.array_mt_ptr) {
             // array_mt forces array encoding of the sequence part (raw
             // length, as lua_objlen gives in the C module).
@@ -255,15 +276,12 @@ impl<'a> Encoder<'a> {
     fn array_length(&self, t: &Table) -> Result<Option<usize>> {
         let mut max: f64 = 0.0;
         let mut items: u64 = 0;
-        // Keys beyond C int range make lua-cjson fall back to an object (its
-        // int conversion of the index overflows).
         let index = |k: Value| -> Option<f64> {
-            let k = match k {
+            is_array_index(&k).then(|| match k {
                 Value::Integer(i) => i as f64,
                 Value::Number(n) => n,
-                _ => return None,
-            };
-            (k >= 1.0 && k.floor() == k && k <= f64::from(i32::MAX)).then_some(k)
+                _ => 0.0,
+            })
         };
         // Values are read as bool, which needs no mlua reference. A table
         // with a sequence part is most likely an array: walk it with
@@ -312,11 +330,131 @@ impl<'a> Encoder<'a> {
     }
 
     /// Recursive walk for the first `RECURSION_LIMIT` levels.
+    ///
+    /// Tables without a metatable take single-pass fast paths (one
+    /// `for_each` walk instead of a classification walk plus an encoding
+    /// walk); when a guess turns out wrong the output is rolled back and the
+    /// general path runs with guessing disabled for that subtree, so no
+    /// subtree is encoded more than twice.
     fn table(&mut self, t: &Table, depth: u32) -> Result<()> {
         let depth = depth + 1;
         if depth > RECURSION_LIMIT {
             return self.table_iterative(t, depth);
         }
+        if !self.speculate || t.metatable().is_some() {
+            return self.table_general(t, depth);
+        }
+        self.check_depth(depth)?;
+        let done = if t.raw_len() > 0 {
+            self.sequence(t, depth)?
+        } else if t.is_empty() {
+            self.out
+                .extend_from_slice(if self.cfg.encode_empty_table_as_object {
+                    b"{}"
+                } else {
+                    b"[]"
+                });
+            true
+        } else {
+            self.plain_object(t, depth)?
+        };
+        if done {
+            return Ok(());
+        }
+        self.speculate = false;
+        let res = self.table_general(t, depth);
+        self.speculate = true;
+        res
+    }
+
+    /// Single-pass encoding of a table expected to be an object. Returns
+    /// false (nothing written) when every key was a positive integer, i.e.
+    /// the table may have to be an array.
+    fn plain_object(&mut self, t: &Table, depth: u32) -> Result<bool> {
+        let mark = self.out.len();
+        self.out.push(b'{');
+        let mut first = true;
+        let mut object_key_seen = false;
+        let mut failure = None;
+        let res = t.for_each(|k: Value, v: Value| {
+            if !object_key_seen && !is_array_index(&k) {
+                object_key_seen = true;
+            }
+            match self.entry(Some(&k), &v, depth, &mut first) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    failure = Some(e);
+                    Err(stop_iteration())
+                }
+            }
+        });
+        if let Some(e) = failure {
+            // As an object, the general path fails identically (same next()
+            // order); only a table that may still be an array needs it.
+            if !object_key_seen && self.array_length(t)?.is_some() {
+                self.out.truncate(mark);
+                return Ok(false);
+            }
+            return Err(e);
+        }
+        res.map_err(lua_err)?;
+        if !object_key_seen {
+            self.out.truncate(mark);
+            return Ok(false);
+        }
+        self.out.push(b'}');
+        Ok(true)
+    }
+
+    /// Single-pass encoding of a plain sequence: walks the table once and
+    /// writes elements while the keys come as 1, 2, 3, ... Returns false
+    /// (with nothing written) as soon as the table turns out to be anything
+    /// else; the general two-pass path then decides.
+    fn sequence(&mut self, t: &Table, depth: u32) -> Result<bool> {
+        let mark = self.out.len();
+        self.out.push(b'[');
+        let mut expected: i64 = 1;
+        let mut first = true;
+        let mut not_sequence = false;
+        let mut failure = None;
+        let res = t.for_each(|k: Value, v: Value| {
+            let in_order = match k {
+                Value::Integer(i) => i == expected,
+                Value::Number(n) => n == expected as f64,
+                _ => false,
+            };
+            if !in_order {
+                not_sequence = true;
+                return Err(stop_iteration());
+            }
+            expected += 1;
+            match self.entry(None, &v, depth, &mut first) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    failure = Some(e);
+                    Err(stop_iteration())
+                }
+            }
+        });
+        if not_sequence {
+            self.out.truncate(mark);
+            return Ok(false);
+        }
+        if let Some(e) = failure {
+            // The general path would visit the same elements in the same
+            // order (as an array or, in next() order, as an object) and fail
+            // identically, unless the sparse-array check rejects the table
+            // first.
+            self.array_length(t)?;
+            return Err(e);
+        }
+        res.map_err(lua_err)?;
+        self.out.push(b']');
+        Ok(true)
+    }
+
+    /// lua-cjson's classification followed by array or object encoding.
+    fn table_general(&mut self, t: &Table, depth: u32) -> Result<()> {
         match self.classify(t, depth)? {
             Shape::Done => {}
             Shape::Array(len) => {

@@ -153,25 +153,32 @@ fn shared(lua: &Lua) -> mlua::Result<Shared> {
 
 /// Lua-side adapters turning `nil, msg` results into raised string errors.
 const WRAPPERS_LUA: &str = r#"
-local error = error
+local error, select = error, select
 local wrappers = {}
--- encode/decode and single-result config functions
-function wrappers.strict(raw)
+-- encode/decode: exactly one argument (checked here, as lua-cjson does even
+-- in cjson.safe); conversion errors raised, or returned by cjson.safe
+function wrappers.convert(raw, name, safe)
+  local usage = "bad argument #1 to '" .. name .. "' (expected 1 argument)"
+  if safe then
+    return function(...)
+      if select('#', ...) ~= 1 then error(usage, 0) end
+      local r, e = raw(...)
+      if r == nil then return nil, e end
+      return r
+    end
+  end
   return function(...)
+    if select('#', ...) ~= 1 then error(usage, 0) end
     local r, e = raw(...)
     if r == nil then error(e, 0) end
     return r
   end
 end
--- cjson.safe encode/decode: conversion errors are returned, argument
--- errors are still raised (like lua-cjson's protected wrappers)
-function wrappers.safe(raw)
+-- configuration functions returning one value
+function wrappers.config(raw)
   return function(...)
-    local r, e, hard = raw(...)
-    if r == nil then
-      if hard then error(e, 0) end
-      return nil, e
-    end
+    local r, e = raw(...)
+    if r == nil then error(e, 0) end
     return r
   end
 end
@@ -187,8 +194,8 @@ return wrappers
 "#;
 
 struct Wrappers {
-    strict: Function,
-    safe: Function,
+    convert: Function,
+    config: Function,
     triple: Function,
 }
 
@@ -202,26 +209,20 @@ fn wrappers(lua: &Lua) -> mlua::Result<Wrappers> {
         }
     };
     Ok(Wrappers {
-        strict: t.raw_get("strict")?,
-        safe: t.raw_get("safe")?,
+        convert: t.raw_get("convert")?,
+        config: t.raw_get("config")?,
         triple: t.raw_get("triple")?,
     })
 }
 
-/// Outcome of a raw callback: the wrappers raise (or return) `Err` messages.
-enum Outcome {
-    Ok(Value),
-    /// Conversion error: raised by `cjson`, returned by `cjson.safe`.
-    Soft(String),
-    /// Usage error: raised by both.
-    Hard(String),
-}
+/// A raw callback's result: the Lua wrappers raise (or, for cjson.safe
+/// conversions, return) the message of an `Err`.
+type Outcome = Result<Value, String>;
 
-fn outcome_to_lua(lua: &Lua, o: Outcome) -> mlua::Result<(Value, Value, bool)> {
+fn outcome_to_lua(lua: &Lua, o: Outcome) -> mlua::Result<(Value, Value)> {
     Ok(match o {
-        Outcome::Ok(v) => (v, Value::Nil, false),
-        Outcome::Soft(m) => (Value::Nil, Value::String(lua.create_string(m)?), false),
-        Outcome::Hard(m) => (Value::Nil, Value::String(lua.create_string(m)?), true),
+        Ok(v) => (v, Value::Nil),
+        Err(m) => (Value::Nil, Value::String(lua.create_string(m)?)),
     })
 }
 
@@ -229,15 +230,7 @@ fn bad_argument(n: usize, func: &str, msg: &str) -> String {
     format!("bad argument #{n} to '{func}' ({msg})")
 }
 
-fn do_encode(lua: &Lua, inst: &Instance, args: MultiValue) -> mlua::Result<Outcome> {
-    if args.len() != 1 {
-        return Ok(Outcome::Hard(bad_argument(
-            1,
-            "encode",
-            "expected 1 argument",
-        )));
-    }
-    let value = args.into_iter().next().unwrap_or(Value::Nil);
+fn do_encode(lua: &Lua, inst: &Instance, value: Value) -> mlua::Result<Outcome> {
     let cfg = inst.cfg.get();
     let mut buf = inst.encode_buf.take();
     buf.clear();
@@ -245,8 +238,8 @@ fn do_encode(lua: &Lua, inst: &Instance, args: MultiValue) -> mlua::Result<Outco
     let res = enc.encode(&value);
     let buf = enc.out;
     let out = match res {
-        Ok(()) => Outcome::Ok(Value::String(lua.create_string(&buf)?)),
-        Err(e) => Outcome::Soft(e.message()),
+        Ok(()) => Ok(Value::String(lua.create_string(&buf)?)),
+        Err(e) => Err(e.message()),
     };
     if cfg.encode_keep_buffer {
         inst.encode_buf.set(buf);
@@ -254,15 +247,7 @@ fn do_encode(lua: &Lua, inst: &Instance, args: MultiValue) -> mlua::Result<Outco
     Ok(out)
 }
 
-fn do_decode(lua: &Lua, inst: &Instance, args: MultiValue) -> mlua::Result<Outcome> {
-    if args.len() != 1 {
-        return Ok(Outcome::Hard(bad_argument(
-            1,
-            "decode",
-            "expected 1 argument",
-        )));
-    }
-    let arg = args.into_iter().next().unwrap_or(Value::Nil);
+fn do_decode(lua: &Lua, inst: &Instance, arg: Value) -> mlua::Result<Outcome> {
     // luaL_checklstring semantics: numbers are accepted via tostring().
     let mut numtext = Vec::new();
     let text = match &arg {
@@ -280,7 +265,7 @@ fn do_decode(lua: &Lua, inst: &Instance, args: MultiValue) -> mlua::Result<Outco
             &numtext
         }
         (other, None) => {
-            return Ok(Outcome::Soft(bad_argument(
+            return Ok(Err(bad_argument(
                 1,
                 "decode",
                 &format!("string expected, got {}", lua_type_name(other)),
@@ -295,9 +280,9 @@ fn do_decode(lua: &Lua, inst: &Instance, args: MultiValue) -> mlua::Result<Outco
     let res = Decoder::new(lua, src, cfg, array_mt, &mut scratch).decode();
     inst.scratch.set(Some(scratch));
     Ok(match res {
-        Ok(v) => Outcome::Ok(v),
+        Ok(v) => Ok(v),
         Err(DecodeError::Lua(e)) => return Err(e),
-        Err(e) => Outcome::Soft(e.into_message()),
+        Err(e) => Err(e.into_message()),
     })
 }
 
@@ -455,10 +440,10 @@ fn bool_config(
     let res = check_arg_count(args, 1, func)
         .and_then(|_| enum_option(args, 0, &mut setting, BOOL_OPTIONS, func));
     if let Err(m) = res {
-        return Ok(Outcome::Hard(m));
+        return Ok(Err(m));
     }
     inst.update(|c| *field(c) = setting == 1);
-    Ok(Outcome::Ok(enum_result(lua, setting, BOOL_OPTIONS)?))
+    Ok(Ok(enum_result(lua, setting, BOOL_OPTIONS)?))
 }
 
 /// Implements an integer get/set option function.
@@ -475,10 +460,10 @@ fn int_config(
     let res = check_arg_count(args, 1, func)
         .and_then(|_| integer_option(args, 0, &mut value, min, max, func));
     if let Err(m) = res {
-        return Outcome::Hard(m);
+        return Err(m);
     }
     inst.update(|c| set(c, value));
-    Outcome::Ok(Value::Number(value as f64))
+    Ok(Value::Number(value as f64))
 }
 
 fn encode_invalid_numbers(lua: &Lua, inst: &Instance, args: &MultiValue) -> mlua::Result<Outcome> {
@@ -491,7 +476,7 @@ fn encode_invalid_numbers(lua: &Lua, inst: &Instance, args: &MultiValue) -> mlua
     let res = check_arg_count(args, 1, F)
         .and_then(|_| enum_option(args, 0, &mut setting, INVALID_NUMBER_OPTIONS, F));
     if let Err(m) = res {
-        return Ok(Outcome::Hard(m));
+        return Ok(Err(m));
     }
     inst.update(|c| {
         c.encode_invalid_numbers = match setting {
@@ -552,22 +537,21 @@ fn build(lua: &Lua, safe: bool) -> mlua::Result<Table> {
     });
     let m = lua.create_table_with_capacity(0, 24)?;
 
-    let conv_wrapper = if safe { &w.safe } else { &w.strict };
     let i = inst.clone();
-    let raw = lua.create_function(move |lua, args: MultiValue| {
-        let o = do_encode(lua, &i, args)?;
+    let raw = lua.create_function(move |lua, v: Value| {
+        let o = do_encode(lua, &i, v)?;
         outcome_to_lua(lua, o)
     })?;
-    m.raw_set("encode", conv_wrapper.call::<Function>(raw)?)?;
+    m.raw_set("encode", w.convert.call::<Function>((raw, "encode", safe))?)?;
     let i = inst.clone();
-    let raw = lua.create_function(move |lua, args: MultiValue| {
-        let o = do_decode(lua, &i, args)?;
+    let raw = lua.create_function(move |lua, v: Value| {
+        let o = do_decode(lua, &i, v)?;
         outcome_to_lua(lua, o)
     })?;
-    m.raw_set("decode", conv_wrapper.call::<Function>(raw)?)?;
+    m.raw_set("decode", w.convert.call::<Function>((raw, "decode", safe))?)?;
 
     let strict = |name: &str, raw: Function| -> mlua::Result<()> {
-        m.raw_set(name, w.strict.call::<Function>(raw)?)
+        m.raw_set(name, w.config.call::<Function>(raw)?)
     };
 
     let bool_fields: [(&'static str, BoolField); 5] = [

@@ -63,35 +63,101 @@ pub fn format_g(out: &mut Vec<u8>, x: f64, prec: u8) {
         return;
     }
 
-    // Rust's `{:.N e}` is correctly rounded like glibc's printf, and %g is
-    // defined in terms of the %e conversion with precision P-1, so the digits
-    // and exponent obtained here are exactly those printf would use.
+    let mut digits = [0u8; 24];
+    let (nd, exp) = match short_decimal(ax, prec) {
+        Some(r) => {
+            digits[..r.0].copy_from_slice(&r.2[..r.0]);
+            (r.0, r.1)
+        }
+        None => exact_digits(ax, prec, &mut digits),
+    };
+    if x < 0.0 {
+        out.push(b'-');
+    }
+    emit_g(out, &digits[..nd], exp, prec);
+}
+
+/// Digits of values with few decimals (prices, ratios, coordinates), found
+/// without the general formatter: if `ax * 10^k` rounds to an integer m of
+/// at most `prec` (<= 15) digits, then ax is within 2^-53 relative of
+/// m / 10^k, closer than half a unit of the 15th significant digit, so
+/// printf's rounding to `prec` digits yields exactly the digits of m.
+fn short_decimal(ax: f64, prec: u8) -> Option<(usize, i32, [u8; 24])> {
+    if prec > 15 || !ax.is_normal() {
+        return None;
+    }
+    let limit = POW10[prec as usize];
+    for k in 1..=8usize {
+        let y = ax * POW10[k];
+        if y >= limit {
+            return None;
+        }
+        if y.fract() == 0.0 {
+            let mut m = y as u64;
+            if m == 0 {
+                return None;
+            }
+            let mut tmp = [0u8; 24];
+            let mut i = tmp.len();
+            while m > 0 {
+                i -= 1;
+                tmp[i] = b'0' + (m % 10) as u8;
+                m /= 10;
+            }
+            let total = tmp.len() - i;
+            let exp = total as i32 - 1 - k as i32;
+            let mut digits = [0u8; 24];
+            digits[..total].copy_from_slice(&tmp[i..]);
+            let mut nd = total;
+            while nd > 1 && digits[nd - 1] == b'0' {
+                nd -= 1;
+            }
+            return Some((nd, exp, digits));
+        }
+    }
+    None
+}
+
+/// Significant digits (trailing zeros removed) and decimal exponent of `ax`
+/// rounded to `prec` digits, as printf's %e would produce them.
+fn exact_digits(ax: f64, prec: u8, digits: &mut [u8; 24]) -> (usize, i32) {
     let mut sb = StackBuf {
         bytes: [0; 48],
         len: 0,
     };
-    if write!(sb, "{:.*e}", (prec - 1) as usize, x).is_err() {
-        // Cannot happen for finite f64 within the buffer size; fall back to
-        // the shortest representation rather than emitting nothing.
-        let _ = write!(sb, "{x}");
-        out.extend_from_slice(&sb.bytes[..sb.len]);
-        return;
+    // Fast path: the shortest round-trip digits. When ax is normal (full
+    // 53-bit precision), prec <= 15 and there are at most `prec` of them,
+    // they are exactly what printf's correctly rounded conversion yields: ax
+    // lies within half a binary ulp of them, which is less than half a unit
+    // of the 15th significant digit.
+    let mut done = false;
+    if prec <= 15 && ax.is_normal() && write!(sb, "{ax:e}").is_ok() {
+        let count = sb.bytes[..sb.len]
+            .iter()
+            .take_while(|&&c| c != b'e')
+            .filter(|c| c.is_ascii_digit())
+            .count();
+        done = count <= prec as usize;
+    }
+    // Otherwise Rust's `{:.N e}`, correctly rounded like glibc's printf; %g
+    // is defined via the %e conversion with precision P-1, so its digits and
+    // exponent are exactly those printf would use.
+    if !done {
+        sb.len = 0;
+        if write!(sb, "{:.*e}", (prec - 1) as usize, ax).is_err() {
+            // Cannot happen for a finite f64 within the buffer size.
+            digits[0] = b'0';
+            return (1, 0);
+        }
     }
     let s = &sb.bytes[..sb.len];
-    let (neg, s) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        _ => (false, s),
-    };
     let epos = s.iter().position(|&c| c == b'e').unwrap_or(s.len());
-    let mantissa = &s[..epos];
     let exp: i32 = std::str::from_utf8(&s[(epos + 1).min(s.len())..])
         .ok()
         .and_then(|e| e.parse().ok())
         .unwrap_or(0);
-
-    let mut digits = [0u8; 20];
     let mut nd = 0;
-    for &c in mantissa {
+    for &c in &s[..epos] {
         if c.is_ascii_digit() && nd < digits.len() {
             digits[nd] = c;
             nd += 1;
@@ -101,12 +167,13 @@ pub fn format_g(out: &mut Vec<u8>, x: f64, prec: u8) {
     while nd > 1 && digits[nd - 1] == b'0' {
         nd -= 1;
     }
-    let digits = &digits[..nd];
+    (nd, exp)
+}
 
-    if neg {
-        out.push(b'-');
-    }
-    if exp < -4 || exp >= prec as i32 {
+/// %g layout of significant `digits` (no trailing zeros) with decimal
+/// exponent `exp`: plain notation when -4 <= exp < prec, else d.ddde+XX.
+fn emit_g(out: &mut Vec<u8>, digits: &[u8], exp: i32, prec: u8) {
+    if exp < -4 || exp >= i32::from(prec) {
         out.push(digits[0]);
         if digits.len() > 1 {
             out.push(b'.');

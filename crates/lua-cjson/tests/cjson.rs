@@ -315,6 +315,69 @@ fn encode_arrays_and_objects() {
 }
 
 #[test]
+fn encode_mixed_and_unusual_tables() {
+    // Sequence part plus other keys: an object.
+    assert_eq!(
+        eval(
+            "local t = cjson.decode(cjson.encode({1, 2, x = 3}))\n\
+             return tostring(t['1']) .. tostring(t['2']) .. tostring(t.x)"
+        ),
+        "123"
+    );
+    // Integer keys stored in the hash part, in any order: still an array.
+    assert_eq!(
+        eval("local t = {} t[3] = 'c' t[1] = 'a' t[2] = 'b' return cjson.encode(t)"),
+        r#"["a","b","c"]"#
+    );
+    assert_eq!(enc("{[2] = 'b', [1] = 'a'}"), r#"["a","b"]"#);
+    assert_eq!(
+        enc("{[1] = 'a', [2] = 'b', [4] = 'd'}"),
+        r#"["a","b",null,"d"]"#
+    );
+    // Zero, negative and fractional keys make an object.
+    assert_eq!(enc("{[1] = 'a', [1.5] = 'b'}").len(), 19);
+    // The sparse check wins over errors in elements.
+    assert_eq!(
+        err("cjson.encode({print, [100] = 1})"),
+        "Cannot serialise table: excessively sparse array"
+    );
+    assert_eq!(
+        err("cjson.encode({[100] = 1, [1] = print})"),
+        "Cannot serialise table: excessively sparse array"
+    );
+    assert_eq!(
+        err("cjson.encode({x = print, [1] = 1})"),
+        "Cannot serialise function: type not supported"
+    );
+    assert_eq!(
+        err("cjson.encode({1, {2, {3, print}}})"),
+        "Cannot serialise function: type not supported"
+    );
+    assert_eq!(
+        err("cjson.encode({a = {b = {[true] = 1}}})"),
+        "Cannot serialise boolean: table key must be a number or string"
+    );
+    // Keys beyond the C int range never form arrays.
+    assert_eq!(enc("{[2^31] = 1}"), r#"{"2147483648":1}"#);
+}
+
+#[test]
+fn encode_nested_mixed_tables_stays_linear() {
+    // Each level first looks like a sequence and then is not: re-encoding
+    // must not multiply with depth.
+    assert_eq!(
+        eval(
+            "local t = {'leaf'}\n\
+             for i = 1, 90 do t = {t, x = i} end\n\
+             local s = cjson.encode(t)\n\
+             local n = 0 for _ in s:gmatch('\"x\"') do n = n + 1 end\n\
+             return n .. ' ' .. #s"
+        ),
+        "90 1169"
+    );
+}
+
+#[test]
 fn encode_ignores_metamethods() {
     assert_eq!(
         eval(

@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use moonwire::config::{self, LoadOpts};
 
+// Every request allocates (Lua tables, buffers); mimalloc's thread-local
+// heaps cost a fraction of glibc malloc's instructions here (measured with callgrind).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "Usage: moonwire [-?hvVtTq] [-s signal] [-p prefix]
              [-e filename] [-c filename] [-g directives]
 

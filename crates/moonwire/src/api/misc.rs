@@ -8,10 +8,19 @@ use crate::lua::driver;
 use crate::worker;
 
 pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
-    // Requests are keyed by id; code outside a request (init_worker) shares key 0.
+    // ngx.ctx tables are keyed by request id; code outside a request
+    // (init_worker) shares key 0. Marks the request so its table is dropped at the end.
     c.set(
         "req_id",
-        lua.create_function(|_, ()| Ok(driver::with_current(|r| r.map(|r| r.id).unwrap_or(0))))?,
+        lua.create_function(|_, ()| {
+            Ok(driver::with_current(|r| match r {
+                Some(r) => {
+                    r.ctx_used.set(true);
+                    r.id
+                }
+                None => 0,
+            }))
+        })?,
     )?;
     c.set(
         "warn_global",

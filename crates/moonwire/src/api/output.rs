@@ -1,79 +1,93 @@
 //! ngx.say, ngx.print, ngx.flush, ngx.eof, ngx.send_headers (ngx_http_lua_output.c).
 
-use mlua::{Lua, MultiValue, Table, Value};
+use std::ffi::c_int;
 
-use super::{check_phase, fmt_number, is_null, req, OUTPUT};
+use mlua::{ffi, Lua, MultiValue, Table, Value};
+
+use super::{check_phase, req, OUTPUT};
 use crate::lua::driver::{set_pending, Pending, Resumer};
+use crate::lua::raw::{self, State};
 use crate::request::output as out;
 
-/// Append one argument the way ngx.print renders it; tables are iolists.
-fn render(
-    v: &Value,
+/// Append the value at `idx` the way ngx.print renders it; tables are iolists.
+///
+/// # Safety
+/// `l` is the running state and `idx` an absolute index.
+unsafe fn render(
+    l: State,
+    idx: c_int,
     buf: &mut Vec<u8>,
     fname: &str,
-    argn: usize,
+    argn: c_int,
     depth: usize,
-) -> mlua::Result<()> {
-    match v {
-        Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
-        Value::Integer(i) => crate::http::push_num_signed(buf, *i as i64),
-        Value::Number(n) => fmt_number(*n, buf),
-        Value::Nil => buf.extend_from_slice(b"nil"),
-        Value::Boolean(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
-        v if is_null(v) => buf.extend_from_slice(b"null"),
-        Value::Table(t) => {
-            if depth > 100 {
-                return Err(mlua::Error::runtime(format!("bad argument #{argn} to '{fname}' (nested table too deep)")));
+) -> Result<(), String> {
+    match ffi::lua_type(l, idx) {
+        ffi::LUA_TSTRING | ffi::LUA_TNUMBER => buf.extend_from_slice(raw::to_bytes(l, idx)),
+        ffi::LUA_TNIL => buf.extend_from_slice(b"nil"),
+        ffi::LUA_TBOOLEAN => buf.extend_from_slice(if ffi::lua_toboolean(l, idx) != 0 { b"true" } else { b"false" }),
+        ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(l, idx).is_null() => buf.extend_from_slice(b"null"),
+        ffi::LUA_TTABLE => {
+            if depth > 100 || ffi::lua_checkstack(l, 4) == 0 {
+                return Err(format!("bad argument #{argn} to '{fname}' (nested table too deep)"));
             }
-            let n = t.raw_len();
-            // every key must be a positive integer within the array part
-            let mut count = 0;
-            for pair in t.clone().pairs::<Value, Value>() {
-                let (k, _) = pair?;
-                match k {
-                    Value::Integer(i) if i >= 1 && (i as usize) <= n => count += 1,
-                    Value::Number(f) if f >= 1.0 && f.fract() == 0.0 && (f as usize) <= n => count += 1,
-                    _ => return Err(mlua::Error::runtime(format!("bad argument #{argn} to '{fname}' (non-array table found)"))),
+            let len = ffi::lua_objlen(l, idx);
+            let mut count = 0usize;
+            ffi::lua_pushnil(l);
+            while ffi::lua_next(l, idx) != 0 {
+                ffi::lua_pop(l, 1);
+                let ok = ffi::lua_type(l, -1) == ffi::LUA_TNUMBER && {
+                    let k = ffi::lua_tonumber(l, -1);
+                    k >= 1.0 && k.fract() == 0.0 && (k as usize) <= len
+                };
+                if !ok {
+                    ffi::lua_pop(l, 1);
+                    return Err(format!("bad argument #{argn} to '{fname}' (non-array table found)"));
                 }
+                count += 1;
             }
-            if count != n {
-                return Err(mlua::Error::runtime(format!("bad argument #{argn} to '{fname}' (non-array table found)")));
+            if count != len {
+                return Err(format!("bad argument #{argn} to '{fname}' (non-array table found)"));
             }
-            for i in 1..=n {
-                let e: Value = t.raw_get(i)?;
-                match e {
-                    Value::Nil | Value::Boolean(_) => {
-                        return Err(mlua::Error::runtime(format!(
-                            "bad argument #{argn} to '{fname}' (bad data type {} found)",
-                            e.type_name()
-                        )))
-                    }
-                    _ => render(&e, buf, fname, argn, depth + 1)?,
-                }
+            for i in 1..=len {
+                ffi::lua_rawgeti(l, idx, i as ffi::lua_Integer);
+                let top = ffi::lua_gettop(l);
+                let t = ffi::lua_type(l, top);
+                let r = if t == ffi::LUA_TNIL || t == ffi::LUA_TBOOLEAN {
+                    Err(format!("bad argument #{argn} to '{fname}' (bad data type {} found)", raw::type_name(t)))
+                } else {
+                    render(l, top, buf, fname, argn, depth + 1)
+                };
+                ffi::lua_pop(l, 1);
+                r?;
             }
         }
-        other => {
-            return Err(mlua::Error::runtime(format!(
+        t => {
+            return Err(format!(
                 "bad argument #{argn} to '{fname}' (string, number, boolean, nil, ngx.null, or array table expected, got {})",
-                other.type_name()
-            )))
+                raw::type_name(t)
+            ))
         }
     }
     Ok(())
 }
 
-fn echo(args: MultiValue, newline: bool) -> mlua::Result<(Value, Option<&'static str>)> {
-    check_phase(OUTPUT)?;
-    let r = req()?;
+/// ngx.say / ngx.print body: `Ok(None)` is success, `Ok(Some(err))` is `nil, err`.
+unsafe fn echo(l: State, newline: bool) -> Result<Option<&'static str>, String> {
+    check_phase(OUTPUT).map_err(|e| e.to_string())?;
+    let r = req().map_err(|e| e.to_string())?;
     let fname = if newline { "say" } else { "print" };
     let mut resp = r.resp.borrow_mut();
     if resp.eof {
-        return Ok((Value::Nil, Some("seen eof")));
+        return Ok(Some("seen eof"));
     }
     let mut buf = std::mem::take(&mut resp.scratch);
     buf.clear();
-    for (i, v) in args.iter().enumerate() {
-        render(v, &mut buf, fname, i + 1, 0)?;
+    let n = ffi::lua_gettop(l);
+    for i in 1..=n {
+        if let Err(e) = render(l, i, &mut buf, fname, i, 0) {
+            resp.scratch = buf;
+            return Err(e);
+        }
     }
     if newline {
         buf.push(b'\n');
@@ -83,18 +97,36 @@ fn echo(args: MultiValue, newline: bool) -> mlua::Result<(Value, Option<&'static
     if resp.out.len() >= 64 * 1024 {
         let _ = out::try_flush(&r, &mut resp);
     }
-    Ok((Value::Integer(1), None))
+    Ok(None)
+}
+
+unsafe fn echo_c(l: State, newline: bool) -> c_int {
+    match echo(l, newline) {
+        Ok(None) => {
+            ffi::lua_pushinteger(l, 1);
+            1
+        }
+        Ok(Some(err)) => {
+            ffi::lua_pushnil(l);
+            raw::push_bytes(l, err.as_bytes());
+            2
+        }
+        Err(msg) => raw::raise(l, msg),
+    }
+}
+
+unsafe extern "C-unwind" fn ngx_say(l: State) -> c_int {
+    echo_c(l, true)
+}
+
+unsafe extern "C-unwind" fn ngx_print(l: State) -> c_int {
+    echo_c(l, false)
 }
 
 pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
-    ngx.set(
-        "say",
-        lua.create_function(|_, args: MultiValue| echo(args, true))?,
-    )?;
-    ngx.set(
-        "print",
-        lua.create_function(|_, args: MultiValue| echo(args, false))?,
-    )?;
+    // SAFETY: both follow the raw-function rule in lua/raw.rs.
+    ngx.set("say", unsafe { lua.create_c_function(ngx_say)? })?;
+    ngx.set("print", unsafe { lua.create_c_function(ngx_print)? })?;
     ngx.set(
         "send_headers",
         lua.create_function(|_, ()| {

@@ -54,7 +54,7 @@ pub fn register(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         "get_method",
         lua.create_function(|lua, ()| {
             let rq = req()?;
-            lua.create_string(&rq.head.method)
+            lua.create_string(rq.head.method())
         })?,
     )?;
     r.set(
@@ -71,9 +71,9 @@ pub fn register(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             let rq = req()?;
             let max = max_arg(max);
             let raw = raw.unwrap_or(false);
-            let t = lua.create_table_with_capacity(0, rq.head.headers.len().min(max))?;
+            let t = lua.create_table_with_capacity(0, rq.head.header_count().min(max))?;
             let mut truncated = None;
-            for (i, (n, v)) in rq.head.headers.iter().enumerate() {
+            for (i, (n, v)) in rq.head.headers().enumerate() {
                 if i >= max {
                     truncated = Some("truncated");
                     break;

@@ -16,25 +16,60 @@ pub use body::{read_body, read_more, write_all, BodyError};
 pub const MAX_HEAD: usize = 32 * 1024;
 pub const MAX_HEADERS: usize = 100;
 
+/// A parsed request head. Everything points into `raw` by offset: parsing
+/// allocates only the header index.
 #[derive(Debug, Clone)]
 pub struct RequestHead {
     /// The whole head as received, from the request line to the blank line.
     pub raw: Bytes,
-    pub method: Bytes,
-    /// The request target as sent (`/a%20b?x=1`).
-    pub target: Bytes,
+    method: (u32, u32),
+    target: (u32, u32),
+    /// (name offset, name len, value offset, value len) per header, in arrival order.
+    headers: Vec<[u32; 4]>,
+    host: Option<(u32, u32)>,
     /// 9 for HTTP/0.9, 10, 11.
     pub version: u8,
-    /// Header (name, value) pairs in arrival order, names as the client wrote them.
-    pub headers: Vec<(Bytes, Bytes)>,
     pub content_length: Option<u64>,
     pub chunked: bool,
     /// Whether the client wants the connection kept open (version default + Connection header).
     pub keepalive: bool,
-    pub host: Option<Bytes>,
 }
 
 impl RequestHead {
+    fn slice(&self, r: (u32, u32)) -> &[u8] {
+        &self.raw[r.0 as usize..(r.0 + r.1) as usize]
+    }
+
+    pub fn method(&self) -> &[u8] {
+        self.slice(self.method)
+    }
+
+    /// The request target as sent (`/a%20b?x=1`).
+    pub fn target(&self) -> &[u8] {
+        self.slice(self.target)
+    }
+
+    /// The target as a slice of `raw` (shares the buffer, no copy).
+    pub fn target_bytes(&self) -> Bytes {
+        self.raw
+            .slice(self.target.0 as usize..(self.target.0 + self.target.1) as usize)
+    }
+
+    pub fn host(&self) -> Option<&[u8]> {
+        self.host.map(|r| self.slice(r))
+    }
+
+    /// Header (name, value) pairs, names as the client wrote them.
+    pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.headers
+            .iter()
+            .map(|h| (self.slice((h[0], h[1])), self.slice((h[2], h[3]))))
+    }
+
+    pub fn header_count(&self) -> usize {
+        self.headers.len()
+    }
+
     /// Request line without the CRLF: `GET /t HTTP/1.1`.
     pub fn request_line(&self) -> &[u8] {
         let end = memchr::memchr(b'\n', &self.raw).unwrap_or(self.raw.len());
@@ -42,9 +77,8 @@ impl RequestHead {
         line.strip_suffix(b"\r").unwrap_or(line)
     }
 
-    pub fn header(&self, name: &str) -> Option<&Bytes> {
-        self.headers
-            .iter()
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
     }
@@ -89,10 +123,9 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, ParseError>
         let n = if buf[0] == b'\r' { 2 } else { 1 };
         let _ = buf.split_to(n);
     }
-    let mut hdrs = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut hdrs);
-    let status = req.parse(buf);
-    let n = match status {
+    let mut hdrs = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let n = match req.parse_with_uninit_headers(buf, &mut hdrs) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             if buf.len() >= MAX_HEAD {
@@ -124,71 +157,64 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, ParseError>
         Err(_) => return Err(ParseError::Bad("client sent invalid request")),
     };
     let base = buf.as_ptr() as usize;
-    let off = |s: &[u8]| s.as_ptr() as usize - base;
-    let method_r = req
-        .method
-        .map(|m| (off(m.as_bytes()), m.len()))
-        .unwrap_or((0, 0));
-    let target_r = req
-        .path
-        .map(|p| (off(p.as_bytes()), p.len()))
-        .unwrap_or((0, 0));
+    let range = |s: &[u8]| ((s.as_ptr() as usize - base) as u32, s.len() as u32);
+    let method = req.method.map(|m| range(m.as_bytes())).unwrap_or((0, 0));
+    let target = req.path.map(|p| range(p.as_bytes())).unwrap_or((0, 0));
     let version = if req.version == Some(1) { 11 } else { 10 };
-    let ranges: Vec<((usize, usize), (usize, usize))> = req
-        .headers
-        .iter()
-        .map(|h| {
-            (
-                (off(h.name.as_bytes()), h.name.len()),
-                (off(h.value), h.value.len()),
-            )
-        })
-        .collect();
-    let raw = buf.split_to(n).freeze();
-    let sl = |r: (usize, usize)| raw.slice(r.0..r.0 + r.1);
     let mut head = RequestHead {
-        method: sl(method_r),
-        target: sl(target_r),
+        raw: Bytes::new(),
+        method,
+        target,
+        headers: Vec::with_capacity(req.headers.len()),
+        host: None,
         version,
-        headers: ranges.iter().map(|&(n, v)| (sl(n), sl(v))).collect(),
         content_length: None,
         chunked: false,
         keepalive: version == 11,
-        host: None,
-        raw: raw.clone(),
     };
-    for (name, value) in &head.headers {
-        if name.eq_ignore_ascii_case(b"host") {
-            if head.host.is_some() {
-                return Err(ParseError::Bad("client sent duplicate host header"));
+    for h in req.headers.iter() {
+        let (nr, vr) = (range(h.name.as_bytes()), range(h.value));
+        head.headers.push([nr.0, nr.1, vr.0, vr.1]);
+        let name = h.name.as_bytes();
+        let value = h.value;
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => {
+                if head.host.is_some() {
+                    return Err(ParseError::Bad("client sent duplicate host header"));
+                }
+                head.host = Some(vr);
             }
-            head.host = Some(value.clone());
-        } else if name.eq_ignore_ascii_case(b"content-length") {
-            let v = std::str::from_utf8(value)
-                .ok()
-                .and_then(|s| s.trim().parse::<u64>().ok());
-            match v {
-                Some(v) if head.content_length.is_none() => head.content_length = Some(v),
-                _ => {
-                    return Err(ParseError::Bad(
-                        "client sent invalid \"Content-Length\" header",
-                    ))
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                let v = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u64>().ok());
+                match v {
+                    Some(v) if head.content_length.is_none() => head.content_length = Some(v),
+                    _ => {
+                        return Err(ParseError::Bad(
+                            "client sent invalid \"Content-Length\" header",
+                        ))
+                    }
                 }
             }
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            if value.eq_ignore_ascii_case(b"chunked") {
-                head.chunked = true;
-            } else if !value.eq_ignore_ascii_case(b"identity") {
-                return Err(ParseError::NotImplemented);
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                if value.eq_ignore_ascii_case(b"chunked") {
+                    head.chunked = true;
+                } else if !value.eq_ignore_ascii_case(b"identity") {
+                    return Err(ParseError::NotImplemented);
+                }
             }
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            if contains_token(value, b"close") {
-                head.keepalive = false;
-            } else if contains_token(value, b"keep-alive") {
-                head.keepalive = true;
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                if contains_token(value, b"close") {
+                    head.keepalive = false;
+                } else if contains_token(value, b"keep-alive") {
+                    head.keepalive = true;
+                }
             }
+            _ => {}
         }
     }
+    head.raw = buf.split_to(n).freeze();
     if head.chunked && head.content_length.is_some() {
         return Err(ParseError::Bad(
             "client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time",
@@ -199,10 +225,8 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, ParseError>
             "client sent HTTP/1.1 request without \"Host\" header",
         ));
     }
-    if !head.target.starts_with(b"/")
-        && !head.target.starts_with(b"http")
-        && head.method.as_ref() != b"OPTIONS"
-    {
+    let t = head.target();
+    if !t.starts_with(b"/") && !t.starts_with(b"http") && head.method() != b"OPTIONS" {
         return Err(ParseError::Bad("client sent invalid request"));
     }
     Ok(Some(head))
@@ -338,12 +362,12 @@ mod tests {
         let h = parse("GET /t?a=1 HTTP/1.1\r\nHost: x\r\nX-Foo: bar\r\n\r\n")
             .unwrap()
             .unwrap();
-        assert_eq!(&h.method[..], b"GET");
-        assert_eq!(&h.target[..], b"/t?a=1");
+        assert_eq!(h.method(), b"GET");
+        assert_eq!(h.target(), b"/t?a=1");
         assert_eq!(h.version, 11);
         assert!(h.keepalive);
         assert_eq!(h.request_line(), b"GET /t?a=1 HTTP/1.1");
-        assert_eq!(&h.headers[1].0[..], b"X-Foo");
+        assert_eq!(h.headers().nth(1).unwrap().0, b"X-Foo");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! environments and the coroutine driver. Knows mlua, not HTTP.
 
 pub mod driver;
+pub mod raw;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -23,10 +24,12 @@ pub fn yield_marker() -> Value {
 
 const ENTRY: &str = r#"
 local setmetatable, setfenv = setmetatable, setfenv
+local tnew = require "table.new"
 return function(f, mt)
     if mt then
         f = f()
-        local env = setmetatable({}, mt)
+        -- sized for _G up front: saves a rehash on every request
+        local env = setmetatable(tnew(0, 1), mt)
         env._G = env
         setfenv(f, env)
     end

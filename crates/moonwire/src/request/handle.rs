@@ -99,22 +99,30 @@ pub async fn reject(info: &ConnInfo, server: &Server, status: u16) {
 }
 
 /// Split the request target into the normalized `$uri` and `$args`.
-fn split_target(target: &[u8]) -> Option<(Bytes, Option<Bytes>)> {
+/// Clean paths (the common case) share the request buffer instead of copying.
+fn split_target(head: &RequestHead) -> Option<(Bytes, Option<Bytes>)> {
+    let all = head.target_bytes();
     // absolute-form: http://host/path?args
-    let t = if target.starts_with(b"http://") || target.starts_with(b"https://") {
-        let after = &target[target.iter().position(|&b| b == b'/').map(|i| i + 2)?..];
-        match after.iter().position(|&b| b == b'/') {
-            Some(i) => &after[i..],
-            None => b"/",
+    let t = if all.starts_with(b"http://") || all.starts_with(b"https://") {
+        let start = all.iter().position(|&b| b == b'/').map(|i| i + 2)?;
+        match all[start..].iter().position(|&b| b == b'/') {
+            Some(i) => all.slice(start + i..),
+            None => Bytes::from_static(b"/"),
         }
     } else {
-        target
+        all
     };
-    let (path, args) = match t.iter().position(|&b| b == b'?') {
-        Some(i) => (&t[..i], Some(Bytes::copy_from_slice(&t[i + 1..]))),
+    let (path, args) = match memchr::memchr(b'?', &t) {
+        Some(i) => (t.slice(..i), Some(t.slice(i + 1..))),
         None => (t, None),
     };
-    let uri = ngx_util::normalize_uri_path(path)?;
+    let clean = memchr::memchr2(b'%', b'#', &path).is_none()
+        && memchr::memmem::find(&path, b"//").is_none()
+        && memchr::memmem::find(&path, b"/.").is_none();
+    if clean {
+        return Some((path, args));
+    }
+    let uri = ngx_util::normalize_uri_path(&path)?;
     Some((Bytes::from(uri), args))
 }
 
@@ -128,8 +136,8 @@ pub async fn handle(
     default: &Arc<Server>,
 ) -> bool {
     ngx_util::update_time();
-    let server = select_server(cands, default, head.host.as_deref());
-    let Some((uri, args)) = split_target(&head.target) else {
+    let server = select_server(cands, default, head.host());
+    let Some((uri, args)) = split_target(&head) else {
         log_conn(info, &server, Level::Info, "client sent invalid request");
         reject(info, &server, 400).await;
         return false;
@@ -240,7 +248,9 @@ async fn run_handlers(w: &Rc<Worker>, req: &Rc<Req>) {
             Ok((f, mt)) => driver::run(&w.vm, Some(req.clone()), f, mt).await,
             Err(e) => Outcome::Error(driver::format_error(&e)),
         };
-        w.vm.end_request(req.id);
+        if req.ctx_used.get() {
+            w.vm.end_request(req.id);
+        }
         finish_lua(req, outcome);
         return;
     }

@@ -86,6 +86,8 @@ pub struct Req {
     pub start_instant: std::time::Instant,
     pub resp: RefCell<Resp>,
     pub phase: Cell<Phase>,
+    /// `ngx.ctx` was touched: its Lua table must be dropped at the end.
+    pub ctx_used: Cell<bool>,
     /// Context string appended to error-log lines (", client: ..., request: ...").
     log_ctx: RefCell<Option<String>>,
 }
@@ -116,12 +118,13 @@ impl Req {
             start_instant: std::time::Instant::now(),
             resp: RefCell::new(Resp::new(keepalive)),
             phase: Cell::new(Phase::Content),
+            ctx_used: Cell::new(false),
             log_ctx: RefCell::new(None),
         }
     }
 
     pub fn is_head(&self) -> bool {
-        self.head.method.as_ref() == b"HEAD"
+        self.head.method() == b"HEAD"
     }
 
     /// `, client: 127.0.0.1, server: localhost, request: "GET /t HTTP/1.1", host: "localhost"`
@@ -135,7 +138,7 @@ impl Req {
             self.server.name,
             String::from_utf8_lossy(self.head.request_line())
         );
-        if let Some(h) = &self.head.host {
+        if let Some(h) = self.head.host() {
             s.push_str(", host: \"");
             s.push_str(&String::from_utf8_lossy(h));
             s.push('"');

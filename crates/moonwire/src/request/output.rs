@@ -45,6 +45,8 @@ impl Resp {
     pub fn new(keepalive: bool) -> Resp {
         Resp {
             keepalive,
+            // one allocation that fits the head and a small body
+            out: Vec::with_capacity(1024),
             ..Default::default()
         }
     }

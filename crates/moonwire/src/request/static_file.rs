@@ -49,7 +49,7 @@ fn os_err(e: &std::io::Error) -> String {
 }
 
 pub async fn serve(req: &Req) {
-    let method = req.head.method.as_ref();
+    let method = req.head.method();
     if method != b"GET" && method != b"HEAD" && method != b"POST" {
         let mut resp = req.resp.borrow_mut();
         output::special_response(req, &mut resp, 405);
@@ -118,13 +118,13 @@ pub async fn serve(req: &Req) {
     if meta.is_dir() {
         // nginx redirects `/dir` to `/dir/` with an absolute URL
         let mut loc = b"http://".to_vec();
-        match &req.head.host {
+        match req.head.host() {
             Some(h) => loc.extend_from_slice(h),
             None => loc.extend_from_slice(req.server.name.as_bytes()),
         }
         loc.extend_from_slice(
             &req.head
-                .target
+                .target()
                 .split(|&b| b == b'?')
                 .next()
                 .unwrap_or(b"/")

@@ -10,8 +10,7 @@ use super::Req;
 fn header<'a>(req: &'a Req, name: &str) -> Option<&'a [u8]> {
     // `$http_x_foo` matches the header `X-Foo`: dashes in the request become underscores
     req.head
-        .headers
-        .iter()
+        .headers()
         .find(|(n, _)| {
             n.len() == name.len()
                 && n.iter().zip(name.bytes()).all(|(&a, b)| {
@@ -23,11 +22,11 @@ fn header<'a>(req: &'a Req, name: &str) -> Option<&'a [u8]> {
                     a == b
                 })
         })
-        .map(|(_, v)| v.as_ref())
+        .map(|(_, v)| v)
 }
 
 fn cookie<'a>(req: &'a Req, name: &[u8]) -> Option<&'a [u8]> {
-    for (n, v) in &req.head.headers {
+    for (n, v) in req.head.headers() {
         if !n.eq_ignore_ascii_case(b"cookie") {
             continue;
         }
@@ -58,9 +57,8 @@ fn arg(args: &[u8], name: &[u8]) -> Option<Vec<u8>> {
 }
 
 pub fn host(req: &Req) -> Vec<u8> {
-    match &req.head.host {
+    match req.head.host() {
         Some(h) => {
-            let h: &[u8] = h;
             let h = if h.starts_with(b"[") {
                 h
             } else {
@@ -109,7 +107,7 @@ pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
     let conn = &req.conn;
     Some(match name {
         "uri" | "document_uri" => req.uri.borrow().to_vec(),
-        "request_uri" => req.head.target.to_vec(),
+        "request_uri" => req.head.target().to_vec(),
         "args" | "query_string" => return req.args.borrow().as_ref().map(|a| a.to_vec()),
         "is_args" => {
             if req.args.borrow().is_some() {
@@ -118,7 +116,7 @@ pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
                 Vec::new()
             }
         }
-        "request_method" => req.head.method.to_vec(),
+        "request_method" => req.head.method().to_vec(),
         "request" => req.head.request_line().to_vec(),
         "remote_addr" => conn.peer.ip().to_string().into_bytes(),
         "remote_port" => conn.peer.port().to_string().into_bytes(),

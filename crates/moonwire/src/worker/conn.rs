@@ -9,9 +9,9 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::net::TcpStream;
 
-use super::{Active, Cmd, Worker};
+use super::{Active, Worker};
 use crate::config::Server;
-use crate::http::{self, read_more, write_all};
+use crate::http::{self, read_more};
 use crate::log::Level;
 use crate::request::{self, ConnInfo};
 
@@ -22,6 +22,7 @@ pub async fn serve(
     local: SocketAddr,
     number: u64,
     servers: Arc<Vec<Arc<Server>>>,
+    idle: Rc<std::cell::Cell<bool>>,
     _active: Active,
 ) {
     let _ = stream.set_nodelay(true);
@@ -51,7 +52,9 @@ pub async fn serve(
         return;
     };
     let mut buf = BytesMut::with_capacity(4096);
-    let mut cmd = w.cmd.clone();
+    // one timer per connection, re-armed for every wait
+    let timer = tokio::time::sleep(Duration::from_secs(0));
+    tokio::pin!(timer);
     loop {
         let first = info.requests.get() == 0;
         let wait = if first {
@@ -74,24 +77,28 @@ pub async fn serve(
                     return;
                 }
             }
-            let idle = buf.is_empty();
+            let waiting = buf.is_empty();
+            if waiting && super::exiting() {
+                return;
+            }
+            idle.set(waiting);
+            timer.as_mut().reset(tokio::time::Instant::now() + wait);
             let read = tokio::select! {
-                r = tokio::time::timeout(wait, read_more(&info.stream, &mut buf)) => r,
-                _ = cmd.changed(), if idle => return,
+                biased;
+                r = read_more(&info.stream, &mut buf) => Some(r),
+                _ = &mut timer => None,
             };
+            idle.set(false);
             match read {
-                Ok(Ok(0)) | Ok(Err(_)) => return,
-                Ok(Ok(_)) => {}
-                Err(_) => {
-                    if !idle {
+                Some(Ok(0)) | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+                None => {
+                    if !waiting {
                         request::log_conn(&info, &default, Level::Info, "client timed out (110: Connection timed out) while reading client request headers");
                         request::reject(&info, &default, 408).await;
                     }
                     return;
                 }
-            }
-            if idle && *cmd.borrow() != Cmd::Run && buf.is_empty() {
-                return;
             }
         };
         info.requests.set(info.requests.get() + 1);
@@ -116,9 +123,4 @@ fn bad_msg(e: &http::ParseError) -> &'static str {
 fn shutdown_write(s: &TcpStream) -> std::io::Result<()> {
     let sock = socket2::SockRef::from(s);
     sock.shutdown(std::net::Shutdown::Write)
-}
-
-#[allow(dead_code)]
-async fn write(s: &TcpStream, data: &[u8]) -> std::io::Result<()> {
-    write_all(s, data).await
 }

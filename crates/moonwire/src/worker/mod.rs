@@ -132,6 +132,10 @@ pub struct Worker {
     idle: tokio::sync::Notify,
     next_req: Cell<u64>,
     pub cmd: watch::Receiver<Cmd>,
+    /// Open connections: abort handle and "waiting for a request" flag, so a
+    /// graceful quit can close idle keep-alive connections without polling a
+    /// shutdown signal on every request.
+    conns: RefCell<HashMap<u64, (tokio::task::AbortHandle, Rc<Cell<bool>>)>>,
 }
 
 impl Worker {
@@ -143,17 +147,18 @@ impl Worker {
 }
 
 /// Counts a live connection; the worker exits gracefully when none remain.
-struct Active(Rc<Worker>);
+struct Active(Rc<Worker>, u64);
 
 impl Active {
-    fn new(w: &Rc<Worker>) -> Active {
+    fn new(w: &Rc<Worker>, number: u64) -> Active {
         w.active.set(w.active.get() + 1);
-        Active(w.clone())
+        Active(w.clone(), number)
     }
 }
 
 impl Drop for Active {
     fn drop(&mut self) {
+        self.0.conns.borrow_mut().remove(&self.1);
         let n = self.0.active.get() - 1;
         self.0.active.set(n);
         if n == 0 {
@@ -207,6 +212,7 @@ fn run(
             idle: tokio::sync::Notify::new(),
             next_req: Cell::new(1),
             cmd: cmd.clone(),
+            conns: RefCell::new(HashMap::new()),
         });
         for spec in listeners {
             spec.listener
@@ -222,6 +228,16 @@ fn run(
             }
         }
         EXITING.with(|e| e.set(true));
+        let idle: Vec<_> = w
+            .conns
+            .borrow()
+            .values()
+            .filter(|(_, idle)| idle.get())
+            .map(|(h, _)| h.clone())
+            .collect();
+        for h in idle {
+            h.abort();
+        }
         if *rx.borrow() == Cmd::Quit {
             // let idle keep-alive connections notice and close, then wait for the busy ones
             while w.active.get() > 0 {
@@ -247,8 +263,10 @@ async fn accept_loop(w: Rc<Worker>, l: tokio::net::TcpListener, servers: Arc<Vec
                 Ok((stream, peer)) => {
                     let local = stream.local_addr().unwrap_or(peer);
                     let number = CONN_COUNTER.fetch_add(1, Ordering::Relaxed);
-                    let guard = Active::new(&w);
-                    tokio::task::spawn_local(conn::serve(guard.0.clone(), stream, peer, local, number, servers.clone(), guard));
+                    let guard = Active::new(&w, number);
+                    let idle = Rc::new(Cell::new(true));
+                    let h = tokio::task::spawn_local(conn::serve(guard.0.clone(), stream, peer, local, number, servers.clone(), idle.clone(), guard));
+                    w.conns.borrow_mut().insert(number, (h.abort_handle(), idle));
                 }
                 Err(e) => {
                     log::log(Level::Alert, &format!("accept() failed ({}: {})", e.raw_os_error().unwrap_or(0), log::strerror(&e)));

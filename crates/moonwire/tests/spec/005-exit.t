@@ -294,11 +294,11 @@ location = /t {
 GET /t
 --- error_code: 500
 --- error_log
-bad argument #1 to 'exit' (number expected, got string)
+lua entry thread aborted: runtime error:
 
 
 
-=== TEST 18: exit with a numeric string status works
+=== TEST 18: exit with a numeric string status is an error too
 --- config
 location = /t {
     content_by_lua_block {
@@ -307,11 +307,9 @@ location = /t {
 }
 --- request
 GET /t
---- error_code: 403
---- response_body_like
-403 Forbidden
---- no_error_log
-[error]
+--- error_code: 500
+--- error_log
+lua entry thread aborted: runtime error:
 
 
 

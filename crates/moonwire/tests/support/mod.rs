@@ -169,7 +169,8 @@ impl TestServer {
         // Ephemeral listens are reported in the ports file; a config with
         // fixed ports only is up once its pid file exists.
         let wanted = ephemeral_listens(conf_text);
-        let pid_file = prefix.join("logs/nginx.pid");
+        let pid_file =
+            pid_path(conf_text, &prefix).unwrap_or_else(|| prefix.join("logs/nginx.pid"));
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let text = fs::read_to_string(&ports_file).unwrap_or_default();
@@ -187,6 +188,13 @@ impl TestServer {
             };
             if up {
                 server.ports = ports;
+                // The pid file is written just after the sockets are bound.
+                if let Some(pid) = pid_path(conf_text, &prefix) {
+                    let pid_deadline = Instant::now() + Duration::from_secs(2);
+                    while !pid.exists() && Instant::now() < pid_deadline {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                }
                 return Ok(server);
             }
             if let Some(status) = server.try_wait() {
@@ -379,6 +387,26 @@ fn ephemeral_listens(conf: &str) -> usize {
         }
     }
     seen.len()
+}
+
+/// The pid file a config names (`pid` in the main context), as a path.
+fn pid_path(conf: &str, prefix: &Path) -> Option<PathBuf> {
+    // Main-context directives come before the first block.
+    let main = conf.split('{').next().unwrap_or("");
+    let mut toks = main
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|t| !t.is_empty());
+    while let Some(t) = toks.next() {
+        if t == "pid" {
+            let p = Path::new(toks.next()?);
+            return Some(if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                prefix.join(p)
+            });
+        }
+    }
+    None
 }
 
 /// Complete `configured real` lines of the ports file (the writer may be

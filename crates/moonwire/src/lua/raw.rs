@@ -1,0 +1,62 @@
+//! Raw Lua C API helpers for the hot paths (ngx.say/print, the driver).
+//!
+//! mlua's callbacks cost about a thousand instructions per call (argument
+//! conversion into a heap-allocated MultiValue, error boxing); functions on
+//! every request's path are plain `lua_CFunction`s instead.
+//!
+//! Rule for every C function here: do the work in a Rust function that
+//! returns `Result`, and raise a Lua error only from the outer
+//! `extern "C-unwind"` function after every value with a destructor is gone,
+//! because `lua_error` unwinds through this frame.
+
+use std::ffi::c_int;
+
+use mlua::ffi;
+
+pub type State = *mut ffi::lua_State;
+
+/// Raise `msg` as a Lua error (a plain string, like luaL_error without position).
+///
+/// # Safety
+/// `l` must be the state running the calling C function; nothing with a
+/// destructor may be alive in the caller's frame.
+pub unsafe fn raise(l: State, msg: String) -> ! {
+    ffi::lua_pushlstring(l, msg.as_ptr() as *const std::ffi::c_char, msg.len());
+    drop(msg);
+    ffi::lua_error(l)
+}
+
+/// The bytes of the string (or number, converted in place) at `idx`.
+///
+/// # Safety
+/// `idx` must be a valid index holding a string or number; the slice lives as
+/// long as the value stays on the stack.
+pub unsafe fn to_bytes<'a>(l: State, idx: c_int) -> &'a [u8] {
+    let mut len = 0usize;
+    let p = ffi::lua_tolstring(l, idx, &mut len);
+    if p.is_null() {
+        return &[];
+    }
+    std::slice::from_raw_parts(p as *const u8, len)
+}
+
+/// # Safety
+/// `l` must be a valid state with room for one more value.
+pub unsafe fn push_bytes(l: State, b: &[u8]) {
+    ffi::lua_pushlstring(l, b.as_ptr() as *const std::ffi::c_char, b.len());
+}
+
+pub fn type_name(t: c_int) -> &'static str {
+    match t {
+        ffi::LUA_TNIL => "nil",
+        ffi::LUA_TBOOLEAN => "boolean",
+        ffi::LUA_TLIGHTUSERDATA => "userdata",
+        ffi::LUA_TNUMBER => "number",
+        ffi::LUA_TSTRING => "string",
+        ffi::LUA_TTABLE => "table",
+        ffi::LUA_TFUNCTION => "function",
+        ffi::LUA_TUSERDATA => "userdata",
+        ffi::LUA_TTHREAD => "thread",
+        _ => "cdata",
+    }
+}
