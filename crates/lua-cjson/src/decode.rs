@@ -2,14 +2,14 @@
 //!
 //! The parser is iterative (an explicit frame stack instead of recursion) so
 //! deep documents cannot overflow the Rust stack. Container elements are
-//! buffered in a shared value stack and the Lua table is created once the
+//! buffered in a shared stack and the Lua table is created once the
 //! container closes, with its exact size, which avoids Lua's incremental
 //! rehashing for the common small objects/arrays. Buffering is bounded: mlua
 //! keeps every live `Value` in a slot of an auxiliary Lua thread whose stack
 //! LuaJIT limits to a few thousand slots, so large containers are flushed
 //! into their table early and then filled directly.
 
-use mlua::{LightUserData, Lua, Table, Value};
+use mlua::{IntoLua, LightUserData, Lua, Table, Value};
 
 use crate::number::strtod;
 use crate::{Config, HARD_DEPTH_LIMIT};
@@ -81,11 +81,15 @@ struct Frame {
 
 /// A buffered container element. Strings stay as byte ranges until stored:
 /// valid UTF-8 then goes into the table as `&str`, which mlua pushes
-/// directly instead of creating (and later releasing) a registry-like
-/// reference for an intermediate Lua string.
+/// directly instead of creating (and later releasing) an mlua reference to
+/// an intermediate Lua string.
 enum Item {
     Val(Value),
-    Str { escaped: bool, start: usize, end: usize },
+    Str {
+        escaped: bool,
+        start: usize,
+        end: usize,
+    },
 }
 
 /// Buffers reused across `decode` calls of one module instance.
@@ -97,7 +101,26 @@ pub(crate) struct Scratch {
     frames: Vec<Frame>,
 }
 
-fn item_bytes<'b>(src: &'b [u8], arena: &'b [u8], escaped: bool, start: usize, end: usize) -> &'b [u8] {
+impl Scratch {
+    /// Drops buffered values (left behind by a failed decode) and returns
+    /// the memory the buffers still hold, in bytes.
+    pub fn release(&mut self) -> usize {
+        self.pending.clear();
+        self.frames.clear();
+        self.arena.clear();
+        self.arena.capacity()
+            + self.pending.capacity() * std::mem::size_of::<Item>()
+            + self.frames.capacity() * std::mem::size_of::<Frame>()
+    }
+}
+
+fn item_bytes<'b>(
+    src: &'b [u8],
+    arena: &'b [u8],
+    escaped: bool,
+    start: usize,
+    end: usize,
+) -> &'b [u8] {
     if escaped {
         &arena[start..end]
     } else {
@@ -106,10 +129,21 @@ fn item_bytes<'b>(src: &'b [u8], arena: &'b [u8], escaped: bool, start: usize, e
 }
 
 /// `t[key] = item`, with string items pushed without an intermediate value.
-fn set_value<K: IntoLua>(lua: &Lua, src: &[u8], arena: &[u8], t: &Table, key: K, item: Item) -> mlua::Result<()> {
+fn set_value<K: IntoLua>(
+    lua: &Lua,
+    src: &[u8],
+    arena: &[u8],
+    t: &Table,
+    key: K,
+    item: Item,
+) -> mlua::Result<()> {
     match item {
         Item::Val(v) => t.raw_set(key, v),
-        Item::Str { escaped, start, end } => {
+        Item::Str {
+            escaped,
+            start,
+            end,
+        } => {
             let bytes = item_bytes(src, arena, escaped, start, end);
             match std::str::from_utf8(bytes) {
                 Ok(s) => t.raw_set(key, s),
@@ -120,10 +154,21 @@ fn set_value<K: IntoLua>(lua: &Lua, src: &[u8], arena: &[u8], t: &Table, key: K,
 }
 
 /// `t[key] = value` for an object member.
-fn set_member(lua: &Lua, src: &[u8], arena: &[u8], t: &Table, key: Item, value: Item) -> mlua::Result<()> {
+fn set_member(
+    lua: &Lua,
+    src: &[u8],
+    arena: &[u8],
+    t: &Table,
+    key: Item,
+    value: Item,
+) -> mlua::Result<()> {
     match key {
         Item::Val(k) => set_value(lua, src, arena, t, k, value),
-        Item::Str { escaped, start, end } => {
+        Item::Str {
+            escaped,
+            start,
+            end,
+        } => {
             let bytes = item_bytes(src, arena, escaped, start, end);
             match std::str::from_utf8(bytes) {
                 Ok(k) => set_value(lua, src, arena, t, k, value),
@@ -350,8 +395,8 @@ impl<'a> Decoder<'a> {
         self.pos = i + 1;
         Token {
             kind: Kind::Str {
-                start,
-                end: i,
+                start: arena_start,
+                end: self.s.arena.len(),
                 escaped: true,
             },
             index,
@@ -405,21 +450,37 @@ impl<'a> Decoder<'a> {
         single(kind)
     }
 
-    fn string_value(&self, kind: Kind) -> Result<Value> {
+    fn string_item(kind: Kind) -> Item {
         let Kind::Str {
             start,
             end,
             escaped,
         } = kind
         else {
-            unreachable!("string_value called on a non-string token")
+            unreachable!("string_item called on a non-string token")
         };
-        let bytes: &[u8] = if escaped {
-            &self.s.strbuf
-        } else {
-            &self.src[start..end]
-        };
-        Ok(Value::String(self.lua.create_string(bytes)?))
+        Item::Str {
+            escaped,
+            start,
+            end,
+        }
+    }
+
+    fn item_value(&self, item: Item) -> Result<Value> {
+        Ok(match item {
+            Item::Val(v) => v,
+            Item::Str {
+                escaped,
+                start,
+                end,
+            } => Value::String(self.lua.create_string(item_bytes(
+                self.src,
+                &self.s.arena,
+                escaped,
+                start,
+                end,
+            ))?),
+        })
     }
 
     fn descend(&mut self) -> Result<()> {
@@ -447,8 +508,7 @@ impl<'a> Decoder<'a> {
         if !matches!(tok.kind, Kind::Str { .. }) {
             return Err(self.parse_error("object key string", &tok));
         }
-        let key = self.string_value(tok.kind)?;
-        self.s.pending.push(key);
+        self.s.pending.push(Self::string_item(tok.kind));
         let colon = self.next_token();
         if colon.kind != Kind::Colon {
             return Err(self.parse_error("colon", &colon));
@@ -462,20 +522,22 @@ impl<'a> Decoder<'a> {
         let start = frame.start;
         let object = frame.object;
         let count = self.s.pending.len() - start;
+        let (lua, src, arena) = (self.lua, self.src, &self.s.arena);
         let table = if object {
             let pairs = count / 2;
-            let t = self
-                .lua
-                .create_table_with_capacity(0, if exact { pairs } else { pairs * 2 })?;
+            let t = lua.create_table_with_capacity(0, if exact { pairs } else { pairs * 2 })?;
             let mut it = self.s.pending.drain(start..);
             while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                t.raw_set(k, v)?;
+                set_member(lua, src, arena, &t, k, v)?;
             }
             t
         } else {
-            let t = self.new_array(if exact { count } else { count * 2 })?;
+            let t = lua.create_table_with_capacity(if exact { count } else { count * 2 }, 0)?;
+            if let Some(mt) = self.array_mt {
+                t.set_metatable(Some(mt.clone()))?;
+            }
             for (i, v) in self.s.pending.drain(start..).enumerate() {
-                t.raw_set(i + 1, v)?;
+                set_value(lua, src, arena, &t, i + 1, v)?;
             }
             t
         };
@@ -487,15 +549,16 @@ impl<'a> Decoder<'a> {
     }
 
     /// Adds a completed value to the innermost open container.
-    fn add_to_container(&mut self, v: Value) -> Result<()> {
+    fn add_to_container(&mut self, v: Item) -> Result<()> {
         let frame = self.s.frames.last_mut().expect("open container");
         if let Some(t) = &frame.table {
+            let (lua, src, arena) = (self.lua, self.src, &self.s.arena);
             if frame.object {
                 let key = self.s.pending.pop().expect("buffered object key");
-                t.raw_set(key, v)?;
+                set_member(lua, src, arena, t, key, v)?;
             } else {
                 frame.stored += 1;
-                t.raw_set(frame.stored, v)?;
+                set_value(lua, src, arena, t, frame.stored, v)?;
             }
             return Ok(());
         }
@@ -540,7 +603,7 @@ impl<'a> Decoder<'a> {
                     tok = self.next_token();
                     if tok.kind == Kind::ObjEnd {
                         self.depth -= 1;
-                        Value::Table(self.lua.create_table()?)
+                        Item::Val(Value::Table(self.lua.create_table()?))
                     } else {
                         self.s.frames.push(Frame {
                             object: true,
@@ -558,7 +621,7 @@ impl<'a> Decoder<'a> {
                     tok = self.next_token();
                     if tok.kind == Kind::ArrEnd {
                         self.depth -= 1;
-                        Value::Table(self.new_array(0)?)
+                        Item::Val(Value::Table(self.new_array(0)?))
                     } else {
                         self.s.frames.push(Frame {
                             object: false,
@@ -569,10 +632,10 @@ impl<'a> Decoder<'a> {
                         continue;
                     }
                 }
-                Kind::Str { .. } => self.string_value(tok.kind)?,
-                Kind::Num(n) => Value::Number(n),
-                Kind::Bool(b) => Value::Boolean(b),
-                Kind::Null => Value::LightUserData(LightUserData(std::ptr::null_mut())),
+                Kind::Str { .. } => Self::string_item(tok.kind),
+                Kind::Num(n) => Item::Val(Value::Number(n)),
+                Kind::Bool(b) => Item::Val(Value::Boolean(b)),
+                Kind::Null => Item::Val(Value::LightUserData(LightUserData(std::ptr::null_mut()))),
                 _ => return Err(self.parse_error("value", &tok)),
             };
             // Attach the completed value, closing as many containers as the
@@ -583,14 +646,14 @@ impl<'a> Decoder<'a> {
                     if end.kind != Kind::End {
                         return Err(self.parse_error("the end", &end));
                     }
-                    return Ok(val);
+                    return self.item_value(val);
                 };
                 let object = frame.object;
                 self.add_to_container(val)?;
                 tok = self.next_token();
                 match (object, tok.kind) {
                     (true, Kind::ObjEnd) | (false, Kind::ArrEnd) => {
-                        val = self.close_container()?;
+                        val = Item::Val(self.close_container()?);
                     }
                     (true, Kind::Comma) => {
                         tok = self.next_token();

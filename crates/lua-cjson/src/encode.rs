@@ -73,6 +73,8 @@ pub(crate) fn lua_type_name(v: &Value) -> &'static str {
         Value::Table(_) => "table",
         Value::Function(_) => "function",
         Value::Thread(_) => "thread",
+        // The only other type LuaJIT has is FFI cdata.
+        Value::Other(_) => "cdata",
         _ => "userdata",
     }
 }
@@ -141,7 +143,7 @@ fn stop_iteration() -> mlua::Error {
 const RECURSION_LIMIT: u32 = 100;
 
 enum Shape {
-    /// Already written (an empty-array literal).
+    /// Already written in full (an empty `[]` or `{}`).
     Done,
     Array(usize),
     Object,
@@ -151,7 +153,7 @@ pub(crate) struct Encoder<'a> {
     pub out: Vec<u8>,
     cfg: Config,
     shared: &'a Shared,
-    /// Whether tables may try the single-pass array encoding. Cleared below
+    /// Whether tables may try the single-pass encodings. Cleared below
     /// a table whose attempt was abandoned, so that no subtree is encoded
     /// more than twice (nested retries would otherwise multiply).
     speculate: bool,
@@ -277,11 +279,11 @@ impl<'a> Encoder<'a> {
         let mut max: f64 = 0.0;
         let mut items: u64 = 0;
         let index = |k: Value| -> Option<f64> {
-            is_array_index(&k).then(|| match k {
-                Value::Integer(i) => i as f64,
-                Value::Number(n) => n,
-                _ => 0.0,
-            })
+            match k {
+                Value::Integer(i) if is_array_index(&k) => Some(i as f64),
+                Value::Number(n) if is_array_index(&k) => Some(n),
+                _ => None,
+            }
         };
         // Values are read as bool, which needs no mlua reference. A table
         // with a sequence part is most likely an array: walk it with

@@ -30,6 +30,10 @@ const MODULE_VERSION: &str = "2.1.0.10";
 /// fail) and reports it with the same messages.
 pub(crate) const HARD_DEPTH_LIMIT: u32 = 2000;
 
+/// Reusable buffers larger than this (after an unusually large document) are
+/// freed instead of being kept for the next call.
+const MAX_RETAINED_BUFFER: usize = 1 << 20;
+
 const REG_ARRAY_MT: &str = "moonwire.cjson.array_mt";
 const REG_EMPTY_ARRAY_MT: &str = "moonwire.cjson.empty_array_mt";
 const REG_WRAPPERS: &str = "moonwire.cjson.wrappers";
@@ -241,7 +245,7 @@ fn do_encode(lua: &Lua, inst: &Instance, value: Value) -> mlua::Result<Outcome> 
         Ok(()) => Ok(Value::String(lua.create_string(&buf)?)),
         Err(e) => Err(e.message()),
     };
-    if cfg.encode_keep_buffer {
+    if cfg.encode_keep_buffer && buf.capacity() <= MAX_RETAINED_BUFFER {
         inst.encode_buf.set(buf);
     }
     Ok(out)
@@ -278,7 +282,11 @@ fn do_decode(lua: &Lua, inst: &Instance, arg: Value) -> mlua::Result<Outcome> {
         .decode_array_with_array_mt
         .then_some(&inst.shared.array_mt);
     let res = Decoder::new(lua, src, cfg, array_mt, &mut scratch).decode();
-    inst.scratch.set(Some(scratch));
+    // After an error the buffers may still pin Lua values; drop them now
+    // rather than at the next call.
+    if scratch.release() <= MAX_RETAINED_BUFFER {
+        inst.scratch.set(Some(scratch));
+    }
     Ok(match res {
         Ok(v) => Ok(v),
         Err(DecodeError::Lua(e)) => return Err(e),
@@ -457,11 +465,8 @@ fn int_config(
     set: fn(&mut Config, i64),
 ) -> Outcome {
     let mut value = get(&inst.cfg.get());
-    let res = check_arg_count(args, 1, func)
-        .and_then(|_| integer_option(args, 0, &mut value, min, max, func));
-    if let Err(m) = res {
-        return Err(m);
-    }
+    check_arg_count(args, 1, func)?;
+    integer_option(args, 0, &mut value, min, max, func)?;
     inst.update(|c| set(c, value));
     Ok(Value::Number(value as f64))
 }

@@ -87,8 +87,8 @@ fn short_decimal(ax: f64, prec: u8) -> Option<(usize, i32, [u8; 24])> {
         return None;
     }
     let limit = POW10[prec as usize];
-    for k in 1..=8usize {
-        let y = ax * POW10[k];
+    for (k, scale) in POW10.iter().enumerate().skip(1).take(8) {
+        let y = ax * scale;
         if y >= limit {
             return None;
         }

@@ -600,6 +600,78 @@ fn encode_depth_limit() {
 }
 
 #[test]
+fn encode_deep_nesting_matches_shallow_rules() {
+    // Beyond the recursion threshold the encoder switches strategy; the
+    // output must follow the same rules at every depth.
+    assert_eq!(
+        eval(
+            "local t, s = 'end', '\"end\"'\n\
+             for i = 1, 300 do\n\
+               local flag = i % 2 == 0\n\
+               t = {k = {t, flag, {}, cjson.null, cjson.empty_array, setmetatable({}, cjson.array_mt), 0.5}}\n\
+               s = '{\"k\":[' .. s .. ',' .. tostring(flag) .. ',{},null,[],[],0.5]}'\n\
+             end\n\
+             local got = cjson.encode(t)\n\
+             return tostring(got == s) .. ' ' .. #got"
+        ),
+        "true 9455"
+    );
+    assert_eq!(
+        eval(
+            "cjson.encode_skip_unsupported_value_types(true)\n\
+             local t, s = {}, '[]'\n\
+             for i = 1, 250 do\n\
+               t = {print, t, print, f = print}\n\
+               s = '{\"2\":' .. s .. '}'\n\
+             end\n\
+             local deep = t\n\
+             t, s = 1, '1'\n\
+             for i = 1, 250 do t = {print, t} s = '[' .. s .. ']' end\n\
+             return tostring(cjson.encode(t) == s) .. ' ' .. tostring(#cjson.encode(deep) > 1000)"
+        ),
+        "true true"
+    );
+    assert_eq!(
+        err("local t = {x = print} for i = 1, 300 do t = {t} end\n\
+             cjson.encode(t)"),
+        "Cannot serialise function: type not supported"
+    );
+    assert_eq!(
+        err("local t = {[50] = 1} for i = 1, 300 do t = {a = t} end\n\
+             cjson.encode(t)"),
+        "Cannot serialise table: excessively sparse array"
+    );
+    assert_eq!(
+        eval(
+            "local t = {[50] = 1}\n\
+             for i = 1, 300 do t = {a = t} end\n\
+             cjson.encode_sparse_array(true)\n\
+             local s = cjson.encode(t)\n\
+             return s:sub(1, 12) .. ' ' .. s:sub(1491, 1510) .. ' ' .. #s"
+        ),
+        r#"{"a":{"a":{" {"a":{"a":{"50":1}}} 1808"#
+    );
+}
+
+#[test]
+fn works_inside_coroutines() {
+    assert_eq!(
+        eval(
+            "local co = coroutine.wrap(function()\n\
+               local a = cjson.encode({1, {x = 'y'}})\n\
+               coroutine.yield(a)\n\
+               local ok, e = pcall(cjson.decode, '[1,')\n\
+               coroutine.yield(e)\n\
+               local r, e2 = safe.decode('{')\n\
+               return cjson.decode(a)[2].x .. ' ' .. tostring(r) .. ' ' .. e2\n\
+             end)\n\
+             return co() .. ' | ' .. co() .. ' | ' .. co()"
+        ),
+        r#"[1,{"x":"y"}] | Expected value but found T_END at character 4 | y nil Expected object key string but found T_END at character 2"#
+    );
+}
+
+#[test]
 fn encode_skip_unsupported_value_types() {
     assert_eq!(
         eval(
@@ -750,6 +822,35 @@ fn decode_unicode_escapes() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn decode_strings_in_all_positions() {
+    // Escaped and raw (non-UTF-8) strings as keys and values, in containers
+    // large enough to be flushed early, must all survive intact.
+    assert_eq!(
+        eval(
+            "local parts = {}\n\
+             for i = 1, 700 do\n\
+               parts[i] = string.format('\"k\\\\n%d\\255\":[\"v\\\\t%d\",\"\\254%d\"]', i, i, i)\n\
+             end\n\
+             local t = cjson.decode('{' .. table.concat(parts, ',') .. '}')\n\
+             local ok, n = true, 0\n\
+             for i = 1, 700 do\n\
+               local v = t['k\\n' .. i .. '\\255']\n\
+               ok = ok and v ~= nil and v[1] == 'v\\t' .. i and v[2] == '\\254' .. i\n\
+             end\n\
+             for _ in pairs(t) do n = n + 1 end\n\
+             return tostring(ok) .. ' ' .. n"
+        ),
+        "true 700"
+    );
+    assert_eq!(
+        eval(
+            r#"local t = cjson.decode('{"\\u00e9\\n":"\255"}') return t['\195\169\n'] == '\255' and 'ok' or 'bad'"#
+        ),
+        "ok"
+    );
 }
 
 #[test]

@@ -95,7 +95,6 @@ const KNOWN: &[&str] = &[
 struct Section {
     name: String,
     value: String,
-    line: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -188,7 +187,7 @@ fn parse_file(file: &str, text: &str) -> Vec<Block> {
             b.parse_error
                 .get_or_insert(format!("line {line}: duplicate section --- {name}"));
         }
-        b.sections.push(Section { name, value, line });
+        b.sections.push(Section { name, value });
     }
 
     for (i, raw_line) in text.split_inclusive('\n').enumerate() {
@@ -508,7 +507,7 @@ fn run_block(b: &Block) -> Result<(), String> {
         port: Some(server.port()),
     };
     for run in 1..=REPEAT {
-        if let Err(e) = run_once(&server, b, &vars, run) {
+        if let Err(e) = run_once(&server, b, &vars) {
             return Err(format!(
                 "{} (run {run} of {REPEAT}):\n{e}\n--- nginx.conf:\n{conf}",
                 b.label()
@@ -535,7 +534,7 @@ fn run_block(b: &Block) -> Result<(), String> {
     Ok(())
 }
 
-fn run_once(server: &TestServer, b: &Block, vars: &Vars, run: usize) -> Result<(), String> {
+fn run_once(server: &TestServer, b: &Block, vars: &Vars) -> Result<(), String> {
     let (raw, is_head) = build_request(b, vars)?;
     let timeout = match b.get("timeout") {
         Some(t) => parse_secs(t)?,

@@ -1,27 +1,33 @@
 //! ngx.get_phase, ngx.config, ngx.worker and the request id behind ngx.ctx
 //! (ngx_http_lua_phase.c, _config.c, _worker.c, _ctx.c).
 
-use mlua::{Lua, Table};
+use std::ffi::c_int;
+
+use mlua::{ffi, Lua, Table};
+
+use crate::lua::raw::State;
 
 use super::phase;
 use crate::lua::driver;
 use crate::worker;
 
+/// The key of the current request's `ngx.ctx` table; code outside a request
+/// (init_worker) shares key 0. Marks the request so its table is dropped at the end.
+unsafe extern "C-unwind" fn req_id_c(l: State) -> c_int {
+    let id = driver::with_current(|r| match r {
+        Some(r) => {
+            r.ctx_used.set(true);
+            r.id
+        }
+        None => 0,
+    });
+    ffi::lua_pushinteger(l, id as ffi::lua_Integer);
+    1
+}
+
 pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
-    // ngx.ctx tables are keyed by request id; code outside a request
-    // (init_worker) shares key 0. Marks the request so its table is dropped at the end.
-    c.set(
-        "req_id",
-        lua.create_function(|_, ()| {
-            Ok(driver::with_current(|r| match r {
-                Some(r) => {
-                    r.ctx_used.set(true);
-                    r.id
-                }
-                None => 0,
-            }))
-        })?,
-    )?;
+    // SAFETY: follows the raw-function rule in lua/raw.rs.
+    c.set("req_id", unsafe { lua.create_c_function(req_id_c)? })?;
     c.set(
         "warn_global",
         lua.create_function(|_, k: mlua::Value| {

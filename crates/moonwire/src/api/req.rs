@@ -1,8 +1,11 @@
 //! ngx.req.* reads (ngx_http_lua_req_method.c, _args.c, _headers.c, _misc.c).
 
-use mlua::{Lua, Table, Value};
+use std::ffi::c_int;
+
+use mlua::{ffi, Lua, Table, Value};
 
 use super::req;
+use crate::lua::raw::{self, State};
 
 /// Insert `k = v`, turning repeated keys into arrays in arrival order.
 pub fn insert_multi(lua: &Lua, t: &Table, k: mlua::LuaString, v: Value) -> mlua::Result<()> {
@@ -40,6 +43,49 @@ pub fn args_table(
     Ok((t, truncated.then_some("truncated")))
 }
 
+/// ngx.req.get_headers(max?, raw?): names lowercased unless raw, repeats as arrays.
+unsafe extern "C-unwind" fn get_headers_c(l: State) -> c_int {
+    let rq = match req() {
+        Ok(r) => r,
+        Err(e) => raw::raise(l, e.to_string()),
+    };
+    let max = match ffi::lua_type(l, 1) {
+        ffi::LUA_TNUMBER => max_arg(Some(ffi::lua_tonumber(l, 1) as i64)),
+        _ => 100,
+    };
+    let as_sent = ffi::lua_toboolean(l, 2) != 0;
+    ffi::lua_settop(l, 0);
+    ffi::lua_createtable(l, 0, rq.head.header_count().min(max) as c_int);
+    let mut lower = [0u8; 64];
+    let mut truncated = false;
+    for (i, (n, v)) in rq.head.headers().enumerate() {
+        if i >= max {
+            truncated = true;
+            break;
+        }
+        if as_sent || n.len() > lower.len() {
+            if as_sent {
+                raw::push_bytes(l, n);
+            } else {
+                raw::push_bytes(l, &n.to_ascii_lowercase());
+            }
+        } else {
+            for (d, s) in lower.iter_mut().zip(n) {
+                *d = s.to_ascii_lowercase();
+            }
+            raw::push_bytes(l, &lower[..n.len()]);
+        }
+        raw::push_bytes(l, v);
+        raw::insert_multi(l, 1);
+    }
+    drop(rq);
+    if truncated {
+        raw::push_bytes(l, b"truncated");
+        return 2;
+    }
+    1
+}
+
 fn max_arg(v: Option<i64>) -> usize {
     match v {
         None => 100,
@@ -65,29 +111,10 @@ pub fn register(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             args_table(lua, &args, max_arg(max), tab)
         })?,
     )?;
-    r.set(
-        "get_headers",
-        lua.create_function(|lua, (max, raw): (Option<i64>, Option<bool>)| {
-            let rq = req()?;
-            let max = max_arg(max);
-            let raw = raw.unwrap_or(false);
-            let t = lua.create_table_with_capacity(0, rq.head.header_count().min(max))?;
-            let mut truncated = None;
-            for (i, (n, v)) in rq.head.headers().enumerate() {
-                if i >= max {
-                    truncated = Some("truncated");
-                    break;
-                }
-                let name = if raw {
-                    lua.create_string(n)?
-                } else {
-                    lua.create_string(n.to_ascii_lowercase())?
-                };
-                insert_multi(lua, &t, name, Value::String(lua.create_string(v)?))?;
-            }
-            Ok((t, truncated))
-        })?,
-    )?;
+    // SAFETY: follows the raw-function rule in lua/raw.rs.
+    r.set("get_headers", unsafe {
+        lua.create_c_function(get_headers_c)?
+    })?;
     r.set(
         "http_version",
         lua.create_function(|_, ()| {

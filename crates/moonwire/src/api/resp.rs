@@ -1,66 +1,124 @@
 //! ngx.header, ngx.status, ngx.headers_sent, ngx.resp.get_headers
 //! (ngx_http_lua_headers.c, _headers_out.c, _misc.c).
 
-use mlua::{Lua, Table, Value};
+use std::ffi::c_int;
+
+use mlua::{ffi, Lua, Table, Value};
 
 use super::req;
 use super::req::insert_multi;
 use crate::log::Level;
+use crate::lua::raw::{self, State};
 
-/// `content_type` -> `content-type`, as lua_transform_underscores_in_response_headers does.
-fn header_name(k: &mlua::LuaString) -> mlua::Result<String> {
-    let b = k.as_bytes();
-    Ok(String::from_utf8_lossy(&b).replace('_', "-"))
-}
-
-fn value_bytes(v: &Value) -> mlua::Result<Vec<u8>> {
-    Ok(match v {
-        Value::String(s) => s.as_bytes().to_vec(),
-        Value::Integer(i) => i.to_string().into_bytes(),
-        Value::Number(n) => {
-            let mut b = Vec::new();
-            super::fmt_number(*n, &mut b);
-            b
-        }
-        Value::Boolean(b) => {
-            if *b {
+/// Collect the header value(s) at `idx`: nil clears, a table gives several.
+unsafe fn raw_values(l: State, idx: c_int) -> Result<Vec<Vec<u8>>, String> {
+    let one = |l: State, i: c_int| -> Result<Vec<u8>, String> {
+        match ffi::lua_type(l, i) {
+            ffi::LUA_TSTRING | ffi::LUA_TNUMBER => Ok(raw::to_bytes(l, i).to_vec()),
+            ffi::LUA_TBOOLEAN => Ok(if ffi::lua_toboolean(l, i) != 0 {
                 b"true".to_vec()
             } else {
                 b"false".to_vec()
-            }
-        }
-        other => {
-            return Err(mlua::Error::runtime(format!(
+            }),
+            t => Err(format!(
                 "attempt to set header value of type {}",
-                other.type_name()
-            )))
+                raw::type_name(t)
+            )),
         }
-    })
+    };
+    match ffi::lua_type(l, idx) {
+        ffi::LUA_TNIL => Ok(Vec::new()),
+        ffi::LUA_TTABLE => {
+            let n = ffi::lua_objlen(l, idx);
+            let mut v = Vec::with_capacity(n);
+            for i in 1..=n {
+                ffi::lua_rawgeti(l, idx, i as ffi::lua_Integer);
+                let r = one(l, ffi::lua_gettop(l));
+                ffi::lua_pop(l, 1);
+                v.push(r?);
+            }
+            Ok(v)
+        }
+        _ => Ok(vec![one(l, idx)?]),
+    }
 }
 
-fn set_header(key: mlua::LuaString, value: Value) -> mlua::Result<()> {
+unsafe fn header_set_impl(l: State) -> Result<(), String> {
+    if ffi::lua_type(l, 2) != ffi::LUA_TSTRING {
+        return Err("bad argument #2 to '__newindex' (string expected)".into());
+    }
+    let name = String::from_utf8_lossy(raw::to_bytes(l, 2)).replace('_', "-");
+    let values = raw_values(l, 3)?;
+    set_header(&name, values).map_err(|e| e.to_string())
+}
+
+unsafe extern "C-unwind" fn header_set_c(l: State) -> c_int {
+    match header_set_impl(l) {
+        Ok(()) => 0,
+        Err(e) => raw::raise(l, e),
+    }
+}
+
+unsafe extern "C-unwind" fn header_get_c(l: State) -> c_int {
+    let r = match req() {
+        Ok(r) => r,
+        Err(e) => raw::raise(l, e.to_string()),
+    };
+    if ffi::lua_type(l, 2) != ffi::LUA_TSTRING {
+        drop(r);
+        ffi::lua_pushnil(l);
+        return 1;
+    }
+    let name = String::from_utf8_lossy(raw::to_bytes(l, 2)).replace('_', "-");
+    let resp = r.resp.borrow();
+    if name.eq_ignore_ascii_case("content-type") {
+        match &resp.content_type {
+            Some(c) => raw::push_bytes(l, c),
+            None => ffi::lua_pushnil(l),
+        }
+    } else if name.eq_ignore_ascii_case("content-length") {
+        match resp.content_length {
+            Some(n) => raw::push_bytes(l, n.to_string().as_bytes()),
+            None => ffi::lua_pushnil(l),
+        }
+    } else {
+        let mut it = resp
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(&name));
+        match (it.next(), it.next()) {
+            (None, _) => ffi::lua_pushnil(l),
+            (Some((_, v)), None) => raw::push_bytes(l, v),
+            (Some((_, a)), Some((_, b))) => {
+                ffi::lua_createtable(l, 2, 0);
+                raw::push_bytes(l, a);
+                ffi::lua_rawseti(l, -2, 1);
+                raw::push_bytes(l, b);
+                ffi::lua_rawseti(l, -2, 2);
+                let mut i = 3;
+                for (_, v) in it {
+                    raw::push_bytes(l, v);
+                    ffi::lua_rawseti(l, -2, i);
+                    i += 1;
+                }
+            }
+        }
+    }
+    1
+}
+
+fn set_header(name: &str, values: Vec<Vec<u8>>) -> mlua::Result<()> {
     let r = req()?;
-    let name = header_name(&key)?;
+    let name = name.to_string();
     let mut resp = r.resp.borrow_mut();
     if resp.headers_sent {
         drop(resp);
         r.log(
             Level::Error,
-            &format!("attempt to set ngx.header.HEADER after sending out response headers"),
+            "attempt to set ngx.header.HEADER after sending out response headers",
         );
         return Ok(());
     }
-    let values: Vec<Vec<u8>> = match &value {
-        Value::Nil => Vec::new(),
-        Value::Table(t) => {
-            let mut v = Vec::new();
-            for x in t.clone().sequence_values::<Value>() {
-                v.push(value_bytes(&x?)?);
-            }
-            v
-        }
-        other => vec![value_bytes(other)?],
-    };
     if name.eq_ignore_ascii_case("content-type") {
         resp.content_type = values.into_iter().last();
         return Ok(());
@@ -88,50 +146,14 @@ fn set_header(key: mlua::LuaString, value: Value) -> mlua::Result<()> {
     Ok(())
 }
 
-fn get_header(lua: &Lua, key: mlua::LuaString) -> mlua::Result<Value> {
-    let r = req()?;
-    let name = header_name(&key)?;
-    let resp = r.resp.borrow();
-    if name.eq_ignore_ascii_case("content-type") {
-        return match &resp.content_type {
-            Some(c) => Ok(Value::String(lua.create_string(c)?)),
-            None => Ok(Value::Nil),
-        };
-    }
-    if name.eq_ignore_ascii_case("content-length") {
-        return match resp.content_length {
-            Some(l) => Ok(Value::String(lua.create_string(l.to_string())?)),
-            None => Ok(Value::Nil),
-        };
-    }
-    let vals: Vec<&Vec<u8>> = resp
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
-        .map(|(_, v)| v)
-        .collect();
-    match vals.len() {
-        0 => Ok(Value::Nil),
-        1 => Ok(Value::String(lua.create_string(vals[0])?)),
-        _ => {
-            let t = lua.create_table_with_capacity(vals.len(), 0)?;
-            for v in vals {
-                t.raw_push(lua.create_string(v)?)?;
-            }
-            Ok(Value::Table(t))
-        }
-    }
-}
-
 pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
-    c.set(
-        "header_get",
-        lua.create_function(|lua, (_t, k): (Table, mlua::LuaString)| get_header(lua, k))?,
-    )?;
-    c.set(
-        "header_set",
-        lua.create_function(|_, (_t, k, v): (Table, mlua::LuaString, Value)| set_header(k, v))?,
-    )?;
+    // SAFETY: both follow the raw-function rule in lua/raw.rs.
+    c.set("header_get", unsafe {
+        lua.create_c_function(header_get_c)?
+    })?;
+    c.set("header_set", unsafe {
+        lua.create_c_function(header_set_c)?
+    })?;
     c.set(
         "get_status",
         lua.create_function(|_, ()| Ok(req()?.resp.borrow().status))?,

@@ -1,32 +1,46 @@
 //! ngx.var (ngx_http_lua_variable.c).
 
-use mlua::{Lua, Table, Value};
+use std::ffi::c_int;
+
+use mlua::{ffi, Lua, Table, Value};
 
 use super::req;
+use crate::lua::raw::{self, State};
 use crate::request::vars;
 
-pub fn register(lua: &Lua, c: &Table) -> mlua::Result<()> {
-    c.set(
-        "var_get",
-        lua.create_function(|lua, (_t, k): (Table, Value)| {
-            let r = req()?;
-            let name = match &k {
-                Value::String(s) => s.to_string_lossy().to_ascii_lowercase(),
-                // ngx.var[1]: regex captures of the location (none yet)
-                Value::Integer(_) | Value::Number(_) => return Ok(Value::Nil),
-                other => {
-                    return Err(mlua::Error::runtime(format!(
-                        "bad variable name type {}",
-                        other.type_name()
-                    )))
-                }
+/// `ngx.var.NAME` (the proxy table's __index): on every request's hot path.
+unsafe extern "C-unwind" fn var_get(l: State) -> c_int {
+    let r = match req() {
+        Ok(r) => r,
+        Err(e) => raw::raise(l, e.to_string()),
+    };
+    let v = match ffi::lua_type(l, 2) {
+        ffi::LUA_TSTRING => {
+            let name = raw::to_bytes(l, 2);
+            let lower;
+            let name = if name.iter().any(|b| b.is_ascii_uppercase()) {
+                lower = name.to_ascii_lowercase();
+                &lower[..]
+            } else {
+                name
             };
-            match vars::get(&r, &name) {
-                Some(v) => Ok(Value::String(lua.create_string(&v)?)),
-                None => Ok(Value::Nil),
-            }
-        })?,
-    )?;
+            std::str::from_utf8(name)
+                .ok()
+                .and_then(|n| vars::get(&r, n))
+        }
+        _ => None,
+    };
+    drop(r);
+    match v {
+        Some(v) => raw::push_bytes(l, &v),
+        None => ffi::lua_pushnil(l),
+    }
+    1
+}
+
+pub fn register(lua: &Lua, c: &Table) -> mlua::Result<()> {
+    // SAFETY: follows the raw-function rule in lua/raw.rs.
+    c.set("var_get", unsafe { lua.create_c_function(var_get)? })?;
     c.set(
         "var_set",
         lua.create_function(|_, (_t, k, v): (Table, mlua::LuaString, Value)| {

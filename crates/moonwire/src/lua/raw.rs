@@ -60,3 +60,35 @@ pub fn type_name(t: c_int) -> &'static str {
         _ => "cdata",
     }
 }
+
+/// Set `t[k] = v` where t is at `t_idx` and k, v are the two values on top,
+/// turning a repeated key into an array (ngx.req.get_headers semantics).
+/// Pops k and v.
+///
+/// # Safety
+/// `t_idx` is an absolute index of a table; the stack has k, v on top and room for 3 more.
+pub unsafe fn insert_multi(l: State, t_idx: c_int) {
+    // stack: k v
+    ffi::lua_pushvalue(l, -2); // k v k
+    ffi::lua_rawget(l, t_idx); // k v old
+    match ffi::lua_type(l, -1) {
+        ffi::LUA_TNIL => {
+            ffi::lua_pop(l, 1);
+            ffi::lua_rawset(l, t_idx);
+        }
+        ffi::LUA_TTABLE => {
+            let n = ffi::lua_objlen(l, -1);
+            ffi::lua_pushvalue(l, -2); // k v old v
+            ffi::lua_rawseti(l, -2, (n + 1) as ffi::lua_Integer); // k v old
+            ffi::lua_pop(l, 3);
+        }
+        _ => {
+            ffi::lua_createtable(l, 2, 0); // k v old arr
+            ffi::lua_insert(l, -2); // k v arr old
+            ffi::lua_rawseti(l, -2, 1); // k v arr
+            ffi::lua_insert(l, -2); // k arr v
+            ffi::lua_rawseti(l, -2, 2); // k arr
+            ffi::lua_rawset(l, t_idx);
+        }
+    }
+}
