@@ -6,6 +6,18 @@
 //! Lua code commonly inspects them (`err:find(...)`, concatenation). To do
 //! that the Rust callbacks return `nil, message` and a tiny Lua wrapper turns
 //! that into `error(message, 0)`.
+//!
+//! Intentional differences from the C module:
+//! - a light userdata other than `cjson.null` / `cjson.empty_array` is an
+//!   unsupported value (the C module silently writes nothing, producing
+//!   invalid JSON);
+//! - `encode_escape_forward_slash` is per instance (the C module flips a
+//!   process-wide table, leaking the setting into every instance);
+//! - nesting deeper than 2000 levels is refused whatever the configured
+//!   maximum (see `HARD_DEPTH_LIMIT`).
+//!
+//! Also provided, as in later 2.1.0.x releases:
+//! `encode_skip_unsupported_value_types`.
 
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -99,7 +111,8 @@ impl Default for Config {
 
 /// Per-Lua-state objects shared by every module instance.
 pub(crate) struct Shared {
-    /// Lua's builtin raw `next`, captured before user code can replace it.
+    /// The global `next` (raw in Lua 5.1), captured when the first module
+    /// of the state is built.
     pub next: Function,
     array_mt: Table,
     empty_array_mt: Table,

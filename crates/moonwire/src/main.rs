@@ -129,13 +129,19 @@ fn main() -> ExitCode {
             env!("CARGO_PKG_VERSION")
         );
         if cli.version_full {
-            eprintln!("built with rustc and LuaJIT (mlua {})", "0.12");
+            eprintln!("built with rustc and LuaJIT (mlua 0.12)");
             eprintln!("configure arguments: {}", moonwire::CONFIGURE_ARGS);
         }
         if cli.help {
             eprintln!("{USAGE}");
         }
         return ExitCode::SUCCESS;
+    }
+    if let Some(sig) = &cli.signal {
+        if !["stop", "quit", "reopen", "reload"].contains(&sig.as_str()) {
+            eprintln!("nginx: invalid option: \"-s {sig}\"");
+            return ExitCode::from(1);
+        }
     }
     let prefix = absolute(Path::new(cli.prefix.as_deref().unwrap_or(".")));
     let conf_file = match &cli.conf {

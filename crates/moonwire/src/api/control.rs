@@ -11,11 +11,13 @@ pub fn register(lua: &Lua, _ngx: &Table, c: &Table) -> mlua::Result<()> {
         "exit",
         lua.create_function(|_, status: Value| {
             let code = match status {
-                Value::Integer(i) => i as i64,
+                Value::Integer(i) => i,
                 Value::Number(n) => n as i64,
-                Value::String(s) => s.to_str()?.trim().parse::<i64>().map_err(|_| {
-                    mlua::Error::runtime("bad argument #1 to 'exit' (number expected, got string)")
-                })?,
+                Value::String(_) => {
+                    return Err(mlua::Error::runtime(
+                        "bad argument #1 to 'exit' (number expected, got string)",
+                    ))
+                }
                 other => {
                     return Err(mlua::Error::runtime(format!(
                         "bad argument #1 to 'exit' (number expected, got {})",
@@ -36,18 +38,18 @@ pub fn register(lua: &Lua, _ngx: &Table, c: &Table) -> mlua::Result<()> {
     )?;
     c.set(
         "redirect",
-        lua.create_function(|_, (uri, status): (mlua::LuaString, Option<i64>)| {
+        lua.create_function(|lua, (uri, status): (mlua::LuaString, Option<i64>)| {
             check_phase(YIELDABLE)?;
             let r = req()?;
             let status = status.unwrap_or(302);
             if !matches!(status, 301 | 302 | 303 | 307 | 308) {
-                return Err(mlua::Error::runtime(
+                return Err(super::lua_err(lua, 2,
                     "only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed",
                 ));
             }
             let mut resp = r.resp.borrow_mut();
             if resp.headers_sent {
-                return Err(mlua::Error::runtime("attempt to call ngx.redirect after sending out the headers"));
+                return Err(super::lua_err(lua, 2, "attempt to call ngx.redirect after sending out the headers"));
             }
             resp.remove_header("location");
             resp.headers.push(("Location".into(), uri.as_bytes().to_vec()));

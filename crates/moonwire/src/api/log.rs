@@ -11,7 +11,7 @@ fn render_args(lua: &Lua, args: &MultiValue, skip: usize, fname: &str) -> mlua::
     for (i, v) in args.iter().enumerate().skip(skip) {
         match v {
             Value::String(s) => msg.extend_from_slice(&s.as_bytes()),
-            Value::Integer(n) => crate::http::push_num_signed(&mut msg, *n as i64),
+            Value::Integer(n) => crate::http::push_num_signed(&mut msg, *n),
             Value::Number(n) => fmt_number(*n, &mut msg),
             Value::Nil => msg.extend_from_slice(b"nil"),
             Value::Boolean(b) => msg.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -35,12 +35,11 @@ fn render_args(lua: &Lua, args: &MultiValue, skip: usize, fname: &str) -> mlua::
                         other.type_name()
                     )
                 };
-                return Err(mlua::Error::runtime(format!(
-                    "bad argument #{} to '{}' ({})",
-                    i + 1,
-                    fname,
-                    what
-                )));
+                return Err(super::lua_err(
+                    lua,
+                    1,
+                    format!("bad argument #{} to '{}' ({})", i + 1 - skip, fname, what),
+                ));
             }
         }
     }
@@ -51,7 +50,13 @@ fn render_args(lua: &Lua, args: &MultiValue, skip: usize, fname: &str) -> mlua::
 fn prefix(lua: &Lua) -> String {
     lua.inspect_stack(1, |d| {
         let src = d.source();
-        let short = src.short_src.as_deref().unwrap_or("?").to_string();
+        // OpenResty prints a file's base name: `[lua] foo.lua:3: msg`
+        let short = src.short_src.as_deref().unwrap_or("?");
+        let short = if src.source.as_deref().is_some_and(|s| s.starts_with('@')) {
+            short.rsplit('/').next().unwrap_or(short).to_string()
+        } else {
+            short.to_string()
+        };
         let line = d.current_line().map(|l| l as i64).unwrap_or(-1);
         let names = d.names();
         match (names.name.as_deref(), src.what) {
@@ -81,7 +86,7 @@ pub fn register(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
         "log",
         lua.create_function(|lua, args: MultiValue| {
             let level = match args.front() {
-                Some(Value::Integer(i)) => *i as i64,
+                Some(Value::Integer(i)) => *i,
                 Some(Value::Number(n)) => *n as i64,
                 _ => {
                     return Err(mlua::Error::runtime(
@@ -90,7 +95,7 @@ pub fn register(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
                 }
             };
             let Some(level) = Level::from_ngx(level) else {
-                return Err(mlua::Error::runtime(format!("bad log level: {level}")));
+                return Err(super::lua_err(lua, 1, format!("bad log level: {level}")));
             };
             if !enabled(level) {
                 return Ok(());

@@ -82,13 +82,10 @@ pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
         )?;
     }
     ngx.set("location", location)?;
-    for name in ["exec"] {
-        let full = format!("ngx.{name}");
-        ngx.set(
-            name,
-            lua.create_function(move |_, ()| -> mlua::Result<()> { Err(not_yet(&full)) })?,
-        )?;
-    }
+    ngx.set(
+        "exec",
+        lua.create_function(|_, ()| -> mlua::Result<()> { Err(not_yet("ngx.exec")) })?,
+    )?;
     Ok(())
 }
 

@@ -107,3 +107,19 @@ pub fn fmt_number(n: f64, out: &mut Vec<u8>) {
 pub fn is_null(v: &Value) -> bool {
     matches!(v, Value::LightUserData(p) if p.0.is_null())
 }
+
+/// A Lua error with the calling Lua code's position, like luaL_error:
+/// `content_by_lua(nginx.conf:12):3: msg`. `level` 1 is our caller; 2 skips
+/// one Lua wrapper from the prelude.
+pub fn lua_err(lua: &mlua::Lua, level: usize, msg: impl std::fmt::Display) -> mlua::Error {
+    let pos = lua
+        .inspect_stack(level, |d| {
+            let src = d.source();
+            match (src.short_src.as_deref(), d.current_line()) {
+                (Some(s), Some(l)) => format!("{s}:{l}: "),
+                _ => String::new(),
+            }
+        })
+        .unwrap_or_default();
+    mlua::Error::runtime(format!("{pos}{msg}"))
+}

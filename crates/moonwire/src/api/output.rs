@@ -30,32 +30,27 @@ unsafe fn render(
             if depth > 100 || ffi::lua_checkstack(l, 4) == 0 {
                 return Err(format!("bad argument #{argn} to '{fname}' (nested table too deep)"));
             }
-            let len = ffi::lua_objlen(l, idx);
-            let mut count = 0usize;
+            // every key must be a positive integer; holes up to the largest print as "nil"
+            let mut max = 0usize;
             ffi::lua_pushnil(l);
             while ffi::lua_next(l, idx) != 0 {
                 ffi::lua_pop(l, 1);
-                let ok = ffi::lua_type(l, -1) == ffi::LUA_TNUMBER && {
-                    let k = ffi::lua_tonumber(l, -1);
-                    k >= 1.0 && k.fract() == 0.0 && (k as usize) <= len
-                };
-                if !ok {
+                let k = if ffi::lua_type(l, -1) == ffi::LUA_TNUMBER { ffi::lua_tonumber(l, -1) } else { 0.0 };
+                if k < 1.0 || k.fract() != 0.0 {
                     ffi::lua_pop(l, 1);
                     return Err(format!("bad argument #{argn} to '{fname}' (non-array table found)"));
                 }
-                count += 1;
+                max = max.max(k as usize);
             }
-            if count != len {
-                return Err(format!("bad argument #{argn} to '{fname}' (non-array table found)"));
-            }
-            for i in 1..=len {
+            for i in 1..=max {
                 ffi::lua_rawgeti(l, idx, i as ffi::lua_Integer);
                 let top = ffi::lua_gettop(l);
-                let t = ffi::lua_type(l, top);
-                let r = if t == ffi::LUA_TNIL || t == ffi::LUA_TBOOLEAN {
-                    Err(format!("bad argument #{argn} to '{fname}' (bad data type {} found)", raw::type_name(t)))
-                } else {
-                    render(l, top, buf, fname, argn, depth + 1)
+                let r = match ffi::lua_type(l, top) {
+                    ffi::LUA_TSTRING | ffi::LUA_TNUMBER | ffi::LUA_TNIL | ffi::LUA_TBOOLEAN | ffi::LUA_TTABLE => {
+                        render(l, top, buf, fname, argn, depth + 1)
+                    }
+                    ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(l, top).is_null() => render(l, top, buf, fname, argn, depth + 1),
+                    t => Err(format!("bad argument #{argn} to '{fname}' (bad data type {} found)", raw::type_name(t))),
                 };
                 ffi::lua_pop(l, 1);
                 r?;
@@ -63,7 +58,7 @@ unsafe fn render(
         }
         t => {
             return Err(format!(
-                "bad argument #{argn} to '{fname}' (string, number, boolean, nil, ngx.null, or array table expected, got {})",
+                "bad argument #{argn} to '{fname}' (string, number, boolean, nil, ngx.null, or array table expected, but got {})",
                 raw::type_name(t)
             ))
         }

@@ -95,11 +95,9 @@ unsafe extern "C-unwind" fn header_get_c(l: State) -> c_int {
                 ffi::lua_rawseti(l, -2, 1);
                 raw::push_bytes(l, b);
                 ffi::lua_rawseti(l, -2, 2);
-                let mut i = 3;
-                for (_, v) in it {
+                for (i, (_, v)) in it.enumerate() {
                     raw::push_bytes(l, v);
-                    ffi::lua_rawseti(l, -2, i);
-                    i += 1;
+                    ffi::lua_rawseti(l, -2, i as ffi::lua_Integer + 3);
                 }
             }
         }
@@ -121,6 +119,7 @@ fn set_header(name: &str, values: Vec<Vec<u8>>) -> mlua::Result<()> {
     }
     if name.eq_ignore_ascii_case("content-type") {
         resp.content_type = values.into_iter().last();
+        resp.content_type_cleared = resp.content_type.is_none();
         return Ok(());
     }
     if name.eq_ignore_ascii_case("content-length") {
@@ -163,7 +162,7 @@ pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
         lua.create_function(|_, v: Value| {
             let r = req()?;
             let status = match &v {
-                Value::Integer(i) => *i as i64,
+                Value::Integer(i) => *i,
                 Value::Number(n) => *n as i64,
                 Value::String(s) => s.to_str()?.trim().parse::<i64>().map_err(|_| {
                     mlua::Error::runtime("bad argument #3 to '?' (number expected, got string)")

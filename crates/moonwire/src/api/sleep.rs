@@ -10,8 +10,15 @@ use crate::lua::driver::{set_pending, Pending, Resumer};
 pub fn register(lua: &Lua, c: &Table) -> mlua::Result<()> {
     c.set(
         "sleep",
-        lua.create_function(|_, secs: Value| {
-            let secs = match secs {
+        lua.create_function(|lua, args: mlua::MultiValue| {
+            if args.is_empty() {
+                return Err(super::lua_err(
+                    lua,
+                    2,
+                    "attempt to pass 0 arguments, but accepted 1",
+                ));
+            }
+            let secs = match args.front().cloned().unwrap_or(Value::Nil) {
                 Value::Integer(i) => i as f64,
                 Value::Number(n) => n,
                 Value::String(s) => s.to_str()?.trim().parse::<f64>().map_err(|_| {
@@ -26,9 +33,11 @@ pub fn register(lua: &Lua, c: &Table) -> mlua::Result<()> {
             };
             let ms = (secs * 1000.0) as i64;
             if ms < 0 {
-                return Err(mlua::Error::runtime(format!(
-                    "invalid sleep duration \"{ms}\""
-                )));
+                return Err(super::lua_err(
+                    lua,
+                    2,
+                    format!("invalid sleep duration \"{ms}\""),
+                ));
             }
             check_phase(YIELDABLE)?;
             set_pending(Pending::Wait(Box::pin(async move {

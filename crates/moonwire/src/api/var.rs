@@ -28,6 +28,14 @@ unsafe extern "C-unwind" fn var_get(l: State) -> c_int {
                 .ok()
                 .and_then(|n| vars::get(&r, n))
         }
+        ffi::LUA_TNUMBER => {
+            let n = ffi::lua_tonumber(l, 2);
+            if n >= 0.0 && n.fract() == 0.0 {
+                vars::capture(&r, n as usize)
+            } else {
+                None
+            }
+        }
         _ => None,
     };
     drop(r);

@@ -9,6 +9,9 @@ use nginx_conf::Directive;
 
 use super::{err_at, ConfError, LocConf, Result};
 
+/// Byte spans of a regex location's captures (index 0 is the whole match).
+pub type Captures = Vec<Option<(usize, usize)>>;
+
 #[derive(Debug, Clone)]
 pub enum LocationMatch {
     Exact(String),
@@ -139,13 +142,25 @@ impl Locations {
     /// The location for `uri` (already normalized), or `None` when nothing matches
     /// (nginx then uses the server-level configuration).
     pub fn find(&self, uri: &[u8]) -> Option<Arc<Location>> {
+        self.find_captures(uri).0
+    }
+
+    /// The location and, when a regex location matched, its capture spans
+    /// (index 0 is the whole match) for `$1`... and `ngx.var[1]`...
+    pub fn find_captures(&self, uri: &[u8]) -> (Option<Arc<Location>>, Captures) {
         let mut found = None;
-        self.find_in(uri, &mut found);
-        found
+        let mut caps = Vec::new();
+        self.find_in(uri, &mut found, &mut caps);
+        (found, caps)
     }
 
     /// Returns true when the match is final (exact, or a regex matched).
-    fn find_in(&self, uri: &[u8], found: &mut Option<Arc<Location>>) -> bool {
+    fn find_in(
+        &self,
+        uri: &[u8],
+        found: &mut Option<Arc<Location>>,
+        caps: &mut Vec<Option<(usize, usize)>>,
+    ) -> bool {
         if let Some(l) = self
             .exact
             .iter()
@@ -168,16 +183,18 @@ impl Locations {
         if let Some(b) = best {
             *found = Some(b.clone());
             noregex = matches!(b.matcher, LocationMatch::PrefixNoRegex(_));
-            if b.children.find_in(uri, found) {
+            if b.children.find_in(uri, found, caps) {
                 return true;
             }
         }
         if !noregex {
             for l in &self.regex {
                 if let LocationMatch::Regex(re) = &l.matcher {
-                    if re.is_match(uri).unwrap_or(false) {
+                    if let Ok(Some(c)) = re.captures(uri) {
                         *found = Some(l.clone());
-                        l.children.find_in(uri, found);
+                        caps.clear();
+                        caps.extend((0..c.len()).map(|i| c.get(i).map(|m| (m.start(), m.end()))));
+                        l.children.find_in(uri, found, caps);
                         return true;
                     }
                 }

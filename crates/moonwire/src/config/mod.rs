@@ -38,7 +38,16 @@ impl From<nginx_conf::Error> for ConfError {
 pub type Result<T> = std::result::Result<T, ConfError>;
 
 fn err_at<T>(d: &Directive, msg: impl std::fmt::Display) -> Result<T> {
-    Err(ConfError(format!("{} in {}", msg, d.location())))
+    Err(ConfError(format!("{} in {}", msg, where_(d))))
+}
+
+/// `/abs/nginx.conf:12`, or just `command line` for `-g` directives (as nginx says).
+fn where_(d: &Directive) -> String {
+    if d.file.as_os_str() == "command line" {
+        "command line".to_string()
+    } else {
+        d.location()
+    }
 }
 
 /// Where a Lua chunk comes from.
@@ -152,6 +161,8 @@ pub struct Server {
     /// The first name, for `$server_name` and error log lines.
     pub name: String,
     pub conf: LocConf,
+    /// `conf` shared, for requests no location matches.
+    pub default_loc: Arc<LocConf>,
     pub locations: Locations,
     pub client_header_timeout_ms: u64,
 }
@@ -201,11 +212,19 @@ pub fn load(opts: &LoadOpts) -> Result<Config> {
         .unwrap_or(Path::new("/"))
         .to_path_buf();
     let doc = nginx_conf::parse_file(&opts.conf_file, &conf_dir)?;
-    let mut directives = doc.directives;
+    // nginx reads -g directives before the file, so a duplicate is reported in the file
+    let mut directives = Vec::new();
     if let Some(g) = &opts.global_directives {
-        let gdoc = nginx_conf::parse_str(g, Path::new("command line"), &conf_dir)?;
+        let gdoc = nginx_conf::parse_str(g, Path::new("command line"), &conf_dir).map_err(|e| {
+            if e.message.starts_with("unexpected end of file") {
+                ConfError("unexpected end of parameter, expecting \";\" in command line".into())
+            } else {
+                ConfError(format!("{} in command line", e.message))
+            }
+        })?;
         directives.extend(gdoc.directives);
     }
+    directives.extend(doc.directives);
     let mut l = Lowerer {
         prefix: opts.prefix.clone(),
         conf_dir,
@@ -333,9 +352,23 @@ impl Lowerer {
             files: Vec::new(),
         };
         let mut http_block = None;
+        let mut seen: Vec<&str> = Vec::new();
         for d in dirs {
             if !check(d, directives::MAIN, &mut self.notices)? {
                 continue;
+            }
+            let once = [
+                "worker_processes",
+                "daemon",
+                "master_process",
+                "pid",
+                "events",
+            ];
+            if once.contains(&d.name.as_str()) {
+                if seen.contains(&d.name.as_str()) {
+                    return err_at(d, format_args!("\"{}\" directive is duplicate", d.name));
+                }
+                seen.push(&d.name);
             }
             match d.name.as_str() {
                 "worker_processes" => {
@@ -551,6 +584,7 @@ impl Lowerer {
             listens,
             names,
             name: first_name.unwrap_or_default(),
+            default_loc: Arc::new(conf.clone()),
             conf,
             locations,
             client_header_timeout_ms: header_timeout,

@@ -14,7 +14,8 @@ pub use body::{read_body, read_more, write_all, BodyError};
 
 /// Longest request head we accept; nginx's default large_client_header_buffers is 4 x 8k.
 pub const MAX_HEAD: usize = 32 * 1024;
-pub const MAX_HEADERS: usize = 100;
+/// nginx has no header count limit (only buffer sizes); this is ours.
+pub const MAX_HEADERS: usize = 512;
 
 /// A parsed request head. Everything points into `raw` by offset: parsing
 /// allocates only the header index.
@@ -154,7 +155,16 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, ParseError>
         Err(httparse::Error::TooManyHeaders) => {
             return Err(ParseError::Bad("client sent too many headers"))
         }
-        Err(_) => return Err(ParseError::Bad("client sent invalid request")),
+        Err(_) => {
+            // a request line without a space after the method: nginx's "invalid method"
+            let line = buf[..].split(|&b| b == b'\n').next().unwrap_or(b"");
+            if !line.contains(&b' ') {
+                return Err(ParseError::Bad(
+                    "client sent invalid method while reading client request line",
+                ));
+            }
+            return Err(ParseError::Bad("client sent invalid request"));
+        }
     };
     let base = buf.as_ptr() as usize;
     let range = |s: &[u8]| ((s.as_ptr() as usize - base) as u32, s.len() as u32);

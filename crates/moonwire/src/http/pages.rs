@@ -3,7 +3,9 @@
 /// The body nginx sends for `status` (None: no special page, e.g. 2xx).
 pub fn page(status: u16, server_tokens: bool) -> Option<Vec<u8>> {
     let title = match status {
-        301 | 302 | 303 | 307 | 308 | 400..=599 => match super::reason(status) {
+        // nginx's 302 page says "Found" though its status line says "Moved Temporarily"
+        302 => "302 Found".to_string(),
+        301 | 303 | 307 | 308 | 400..=599 => match super::reason(status) {
             Some(r) => format!("{status} {r}"),
             None => return None,
         },

@@ -4,12 +4,14 @@
 pub mod driver;
 pub mod raw;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::ffi::c_int;
 
-use mlua::{Function, Lua, LuaOptions, StdLib, Table, Thread, Value};
+use mlua::{ffi, Function, Lua, LuaOptions, StdLib, Table, Value};
 
 use crate::config::{ChunkSrc, Globals, LuaChunk};
+use raw::State;
 
 /// The marker a yielding API returns to its Lua wrapper ("yield to the
 /// driver now"). A light userdata with a private address can't collide with
@@ -22,11 +24,17 @@ pub fn yield_marker() -> Value {
     ))
 }
 
+/// Starts every request coroutine: `entry(key, isolated)`. In isolated mode
+/// `handlers[key]` is a factory returning a fresh closure, which gets a new
+/// global environment; in shared mode it is the handler itself. The handler
+/// is tail-called so tracebacks end at it.
 const ENTRY: &str = r#"
+local handlers, mt = ...
 local setmetatable, setfenv = setmetatable, setfenv
 local tnew = require "table.new"
-return function(f, mt)
-    if mt then
+return function(key, isolated)
+    local f = handlers[key]
+    if isolated then
         f = f()
         -- sized for _G up front: saves a rehash on every request
         local env = setmetatable(tnew(0, 1), mt)
@@ -37,26 +45,35 @@ return function(f, mt)
 end
 "#;
 
-/// Finished coroutines kept for reuse (like lua_thread_cache_max_entries);
-/// each cached handle holds one mlua reference, so keep the cache small.
-const THREAD_CACHE_MAX: usize = 128;
+/// Finished coroutines kept for reuse (like lua_thread_cache_max_entries).
+const THREAD_CACHE_MAX: usize = 1024;
+
+/// A coroutine the driver owns: its state and the registry reference that
+/// keeps it alive. Plain integers and a pointer, no mlua handle, so any
+/// number of suspended requests can exist (mlua caps live handles ~8k).
+#[derive(Debug, Clone, Copy)]
+pub struct Co {
+    pub th: State,
+    r: c_int,
+}
 
 pub struct Vm {
     pub lua: Lua,
-    entry: Function,
-    /// `{ __index = _G }`: the metatable of every per-request environment.
-    env_mt: Table,
-    /// Coroutines suspended across an await, keyed by an integer: Rust holds
-    /// only the key, never an mlua handle (LuaJIT caps live handles at ~8k).
-    parked: Table,
+    main: State,
+    entry_ref: c_int,
+    /// Compiled chunks by key (see `ENTRY`).
+    handlers: Table,
+    /// chunk id -> key in `handlers`, per mode.
+    keys: RefCell<HashMap<(usize, bool), i64>>,
+    /// `content_by_lua_file` paths with variables: resolved path -> key.
+    file_keys: RefCell<HashMap<(String, bool), i64>>,
+    next_key: Cell<i64>,
+    /// Values handed to a resumed coroutine (see `driver`).
+    pub(crate) xfer: Table,
+    pub(crate) xfer_ref: c_int,
     /// `ngx.ctx` tables by request id.
     pub ctxs: Table,
-    /// chunk id -> compiled factory (`function(...) <chunk> end` maker).
-    factories: RefCell<HashMap<usize, Function>>,
-    /// chunk id -> the handler itself, for `lua_request_globals shared`.
-    shared: RefCell<HashMap<usize, Function>>,
-    threads: RefCell<Vec<Thread>>,
-    next_park: std::cell::Cell<i64>,
+    threads: RefCell<Vec<Co>>,
 }
 
 impl std::fmt::Debug for Vm {
@@ -79,6 +96,14 @@ fn expand_path(p: &str, default: &str) -> String {
     }
 }
 
+/// Why a chunk could not be loaded, worded as OpenResty logs it.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The file does not exist (OpenResty answers 404).
+    NotFound(String),
+    Other(String),
+}
+
 impl Vm {
     /// A VM with every standard library, `ffi`, `jit`, `bit`, `debug`, and the ngx API.
     pub fn new(package_path: Option<&str>, package_cpath: Option<&str>) -> mlua::Result<Vm> {
@@ -93,134 +118,210 @@ impl Vm {
             "cpath",
             expand_path(package_cpath.unwrap_or(";;"), DEFAULT_CPATH),
         )?;
-        let entry: Function = lua.load(ENTRY).set_name("=moonwire.entry").eval()?;
         let env_mt = lua.create_table()?;
         env_mt.set("__index", lua.globals())?;
+        let handlers = lua.create_table()?;
+        let entry: Function = lua
+            .load(ENTRY)
+            .set_name("=moonwire.entry")
+            .call((handlers.clone(), env_mt))?;
+        let xfer = lua.create_table()?;
+        let main = lua.current_thread().state();
+        // SAFETY: main is this VM's main state; each push is popped by luaL_ref.
+        let (entry_ref, xfer_ref) = unsafe {
+            lua.set_named_registry_value("moonwire.entry", entry)?;
+            lua.set_named_registry_value("moonwire.xfer", xfer.clone())?;
+            ffi::lua_getfield(main, ffi::LUA_REGISTRYINDEX, c"moonwire.entry".as_ptr());
+            let e = ffi::luaL_ref(main, ffi::LUA_REGISTRYINDEX);
+            ffi::lua_getfield(main, ffi::LUA_REGISTRYINDEX, c"moonwire.xfer".as_ptr());
+            let x = ffi::luaL_ref(main, ffi::LUA_REGISTRYINDEX);
+            (e, x)
+        };
         let vm = Vm {
-            entry,
-            env_mt,
-            parked: lua.create_table()?,
+            main,
+            entry_ref,
+            handlers,
+            keys: RefCell::new(HashMap::new()),
+            file_keys: RefCell::new(HashMap::new()),
+            next_key: Cell::new(1),
+            xfer,
+            xfer_ref,
             ctxs: lua.create_table()?,
-            factories: RefCell::new(HashMap::new()),
-            shared: RefCell::new(HashMap::new()),
             threads: RefCell::new(Vec::new()),
-            next_park: std::cell::Cell::new(1),
             lua,
         };
         crate::api::install(&vm)?;
         Ok(vm)
     }
 
-    fn load_source(&self, chunk: &LuaChunk) -> mlua::Result<Vec<u8>> {
-        match &chunk.src {
-            ChunkSrc::Inline(code) => Ok(code.as_bytes().to_vec()),
-            ChunkSrc::File(p) => std::fs::read(p).map_err(|e| {
-                mlua::Error::runtime(format!(
-                    "failed to load external Lua file \"{}\": cannot open {}: {}",
-                    p.display(),
-                    p.display(),
-                    crate::log::strerror(&e)
-                ))
-            }),
-        }
-    }
-
-    /// Compile `chunk` as a factory returning a fresh closure of the code.
-    fn compile_factory(&self, chunk: &LuaChunk) -> mlua::Result<Function> {
-        let code = self.load_source(chunk)?;
+    /// Compile code as a factory: calling the result returns a fresh closure.
+    fn compile(&self, code: &[u8], name: &str) -> mlua::Result<Function> {
         let mut src = Vec::with_capacity(code.len() + 32);
         // A shebang line would be a syntax error inside a function body
         let code = if code.starts_with(b"#") {
-            let nl = memchr::memchr(b'\n', &code).unwrap_or(code.len());
+            let nl = memchr::memchr(b'\n', code).unwrap_or(code.len());
             &code[nl..]
         } else {
-            &code[..]
+            code
         };
         // Everything on one line before the code keeps Lua's line numbers right.
         src.extend_from_slice(b"return function(...) ");
         src.extend_from_slice(code);
         src.extend_from_slice(b"\nend");
-        self.lua
-            .load(src)
-            .set_name(chunk.name.clone())
-            .into_function()
+        self.lua.load(src).set_name(name).into_function()
     }
 
-    /// The function and env metatable to start a handler with (see `ENTRY`).
-    pub fn handler(
+    fn load_key(
+        &self,
+        code: &[u8],
+        name: &str,
+        isolated: bool,
+        what: &str,
+    ) -> Result<i64, LoadError> {
+        let factory = self
+            .compile(code, name)
+            .map_err(|e| LoadError::Other(format!("{what}: {}", driver::error_message(&e))))?;
+        let f = if isolated {
+            factory
+        } else {
+            factory
+                .call::<Function>(())
+                .map_err(|e| LoadError::Other(driver::error_message(&e)))?
+        };
+        let key = self.next_key.get();
+        self.next_key.set(key + 1);
+        self.handlers
+            .raw_set(key, f)
+            .map_err(|e| LoadError::Other(e.to_string()))?;
+        Ok(key)
+    }
+
+    /// The `handlers` key for `chunk` (compiling it on first use) and whether
+    /// it runs isolated. `path` is the resolved file for `*_by_lua_file`.
+    pub fn prepare(
         &self,
         chunk: &LuaChunk,
         globals: Globals,
-    ) -> mlua::Result<(Function, Option<Table>)> {
-        match globals {
-            Globals::Isolated => {
-                if chunk.no_cache {
-                    return Ok((self.compile_factory(chunk)?, Some(self.env_mt.clone())));
-                }
-                let f = self.factories.borrow().get(&chunk.id).cloned();
-                let f = match f {
-                    Some(f) => f,
-                    None => {
-                        let f = self.compile_factory(chunk)?;
-                        self.factories.borrow_mut().insert(chunk.id, f.clone());
-                        f
-                    }
-                };
-                Ok((f, Some(self.env_mt.clone())))
+        path: Option<&str>,
+    ) -> Result<(i64, bool), LoadError> {
+        let isolated = globals == Globals::Isolated;
+        if !chunk.no_cache {
+            let cached = match path {
+                Some(p) => self
+                    .file_keys
+                    .borrow()
+                    .get(&(p.to_string(), isolated))
+                    .copied(),
+                None => self.keys.borrow().get(&(chunk.id, isolated)).copied(),
+            };
+            if let Some(k) = cached {
+                return Ok((k, isolated));
             }
-            Globals::Shared => {
-                if chunk.no_cache {
-                    return Ok((self.compile_factory(chunk)?.call(())?, None));
-                }
-                let f = self.shared.borrow().get(&chunk.id).cloned();
-                let f = match f {
-                    Some(f) => f,
-                    None => {
-                        let f: Function = self.compile_factory(chunk)?.call(())?;
-                        self.shared.borrow_mut().insert(chunk.id, f.clone());
-                        f
+        }
+        let key = match (&chunk.src, path) {
+            (ChunkSrc::Inline(code), _) => self.load_key(
+                code.as_bytes(),
+                &chunk.name,
+                isolated,
+                "failed to load inlined Lua code",
+            )?,
+            (ChunkSrc::File(p), resolved) => {
+                let p = resolved
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or_else(|| p.clone());
+                let code = std::fs::read(&p).map_err(|e| {
+                    let msg = format!(
+                        "failed to load external Lua file \"{}\": cannot open {}",
+                        p.display(),
+                        p.display()
+                    );
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        LoadError::NotFound(msg)
+                    } else {
+                        LoadError::Other(msg)
                     }
-                };
-                Ok((f, None))
+                })?;
+                let what = format!("failed to load external Lua file \"{}\"", p.display());
+                self.load_key(&code, &format!("@{}", p.display()), isolated, &what)?
             }
+        };
+        if chunk.no_cache {
+            // recompiled next time: drop this copy once the request started it
+            return Ok((key, isolated));
+        }
+        match path {
+            Some(p) => self
+                .file_keys
+                .borrow_mut()
+                .insert((p.to_string(), isolated), key),
+            None => self.keys.borrow_mut().insert((chunk.id, isolated), key),
+        };
+        Ok((key, isolated))
+    }
+
+    /// Forget a key compiled for one use (`lua_code_cache off`).
+    pub fn forget(&self, chunk: &LuaChunk, key: i64) {
+        if chunk.no_cache {
+            let _ = self.handlers.raw_set(key, Value::Nil);
         }
     }
 
     /// Run a chunk once outside any request (init_by_lua, init_worker_by_lua).
     pub fn run_plain(&self, chunk: &LuaChunk) -> mlua::Result<()> {
-        let f: Function = self.compile_factory(chunk)?.call(())?;
+        let code = match &chunk.src {
+            ChunkSrc::Inline(c) => c.as_bytes().to_vec(),
+            ChunkSrc::File(p) => std::fs::read(p).map_err(mlua::Error::external)?,
+        };
+        let f: Function = self.compile(&code, &chunk.name)?.call(())?;
         f.call::<()>(())
     }
 
-    /// A coroutine running the entry trampoline, from the cache when possible.
-    pub fn thread(&self) -> mlua::Result<Thread> {
-        if let Some(t) = self.threads.borrow_mut().pop() {
-            if t.reset(self.entry.clone()).is_ok() {
-                return Ok(t);
-            }
+    /// A coroutine ready to run the entry trampoline.
+    pub fn co(&self) -> Co {
+        if let Some(c) = self.threads.borrow_mut().pop() {
+            return c;
         }
-        self.lua.create_thread(self.entry.clone())
+        // SAFETY: main is valid; lua_newthread pushes the thread, luaL_ref pops it.
+        unsafe {
+            let th = ffi::lua_newthread(self.main);
+            let r = ffi::luaL_ref(self.main, ffi::LUA_REGISTRYINDEX);
+            Co { th, r }
+        }
     }
 
     /// Give back a coroutine that finished normally.
-    pub fn recycle(&self, t: Thread) {
+    pub fn recycle(&self, c: Co) {
         let mut cache = self.threads.borrow_mut();
         if cache.len() < THREAD_CACHE_MAX {
-            cache.push(t);
+            cache.push(c);
+        } else {
+            self.release(c);
         }
     }
 
-    pub fn park(&self, t: Thread) -> mlua::Result<i64> {
-        let k = self.next_park.get();
-        self.next_park.set(k + 1);
-        self.parked.raw_set(k, t)?;
-        Ok(k)
+    /// Drop a coroutine that cannot be reused (failed, or abandoned by ngx.exit).
+    pub fn release(&self, c: Co) {
+        // SAFETY: c.r is a live registry reference created by `co`.
+        unsafe { ffi::luaL_unref(self.main, ffi::LUA_REGISTRYINDEX, c.r) };
     }
 
-    pub fn unpark(&self, k: i64) -> mlua::Result<Thread> {
-        let t: Thread = self.parked.raw_get(k)?;
-        self.parked.raw_set(k, Value::Nil)?;
-        Ok(t)
+    /// Push the entry trampoline and its arguments on a fresh coroutine.
+    ///
+    /// # Safety
+    /// `c` must be a coroutine from `co` that is not running.
+    pub unsafe fn push_entry(&self, c: Co, key: i64, isolated: bool) {
+        ffi::lua_settop(c.th, 0);
+        ffi::lua_rawgeti(
+            c.th,
+            ffi::LUA_REGISTRYINDEX,
+            self.entry_ref as ffi::lua_Integer,
+        );
+        ffi::lua_pushinteger(c.th, key as ffi::lua_Integer);
+        ffi::lua_pushboolean(c.th, isolated as c_int);
+    }
+
+    pub(crate) fn main_state(&self) -> State {
+        self.main
     }
 
     /// Drop a request's Lua-side state.

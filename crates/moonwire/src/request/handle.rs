@@ -14,6 +14,7 @@ use crate::config::{LocConf, ReturnBody, Server, ServerName};
 use crate::http::{self, BodyError, RequestHead};
 use crate::log::{self, Level};
 use crate::lua::driver::{self, Outcome};
+use crate::lua::LoadError;
 use crate::worker::Worker;
 
 pub fn listens_on(s: &Server, local: SocketAddr) -> bool {
@@ -113,6 +114,8 @@ fn split_target(head: &RequestHead) -> Option<(Bytes, Option<Bytes>)> {
         all
     };
     let (path, args) = match memchr::memchr(b'?', &t) {
+        // `/t?` has no arguments at all ($args is not found, $is_args empty)
+        Some(i) if i + 1 == t.len() => (t.slice(..i), None),
         Some(i) => (t.slice(..i), Some(t.slice(i + 1..))),
         None => (t, None),
     };
@@ -142,21 +145,29 @@ pub async fn handle(
         reject(info, &server, 400).await;
         return false;
     };
-    let location = server.locations.find(&uri);
+    let (location, spans) = server.locations.find_captures(&uri);
+    let captures: Vec<Option<Bytes>> = spans
+        .into_iter()
+        .map(|c| c.map(|(a, b)| uri.slice(a..b)))
+        .collect();
     let (loc, alias_prefix): (Arc<LocConf>, Option<Box<str>>) = match &location {
         Some(l) => (l.conf.clone(), location_prefix(l)),
-        None => (Arc::new(server.conf.clone()), None),
+        None => (server.default_loc.clone(), None),
     };
-    let req = Rc::new(Req::new(
+    let mut req = Req::new(
         w.next_request_id(),
         info.clone(),
         head,
         uri,
         args,
-        server.clone(),
-        loc,
-        alias_prefix,
-    ));
+        super::Route {
+            server: server.clone(),
+            loc,
+            alias_prefix,
+        },
+    );
+    req.captures = captures;
+    let req = Rc::new(req);
 
     let has_body = req.head.chunked || req.head.content_length.is_some_and(|l| l > 0);
     if has_body {
@@ -238,15 +249,41 @@ async fn write_out(req: &Req) -> bool {
 }
 
 async fn run_handlers(w: &Rc<Worker>, req: &Rc<Req>) {
+    // find-config phase: `internal;` locations are not reachable from outside
+    if req.loc.internal {
+        respond_special(req, 404);
+        return;
+    }
     if let Some(ret) = req.server.conf.ret.clone().or_else(|| req.loc.ret.clone()) {
         do_return(req, &ret);
         return;
     }
     if let Some(chunk) = req.loc.content.clone() {
         req.resp.borrow_mut().use_default_type = true;
-        let outcome = match w.vm.handler(&chunk, req.loc.globals) {
-            Ok((f, mt)) => driver::run(&w.vm, Some(req.clone()), f, mt).await,
-            Err(e) => Outcome::Error(driver::format_error(&e)),
+        // `content_by_lua_file html/$arg_f.lua`: the path is evaluated per request
+        let path = match &chunk.src {
+            crate::config::ChunkSrc::File(p) if p.to_string_lossy().contains('$') => {
+                let parts = crate::config::compile_vars(&p.to_string_lossy());
+                Some(String::from_utf8_lossy(&super::vars::eval(req, &parts)).into_owned())
+            }
+            _ => None,
+        };
+        let outcome = match w.vm.prepare(&chunk, req.loc.globals, path.as_deref()) {
+            Ok((key, isolated)) => {
+                let o = driver::run(&w.vm, Some(req.clone()), key, isolated).await;
+                w.vm.forget(&chunk, key);
+                o
+            }
+            Err(LoadError::NotFound(msg)) => {
+                req.log(Level::Error, &msg);
+                respond_special(req, 404);
+                return;
+            }
+            Err(LoadError::Other(msg)) => {
+                req.log(Level::Error, &msg);
+                respond_special(req, 500);
+                return;
+            }
         };
         if req.ctx_used.get() {
             w.vm.end_request(req.id);
@@ -259,6 +296,20 @@ async fn run_handlers(w: &Rc<Worker>, req: &Rc<Req>) {
         return;
     }
     super::static_file::serve(req).await;
+}
+
+/// nginx's absolute_redirect: `/path` becomes `http://host[:port]/path`
+/// (host from the request, the port unless it is 80).
+pub fn absolute_url(req: &Req, path: &[u8]) -> Vec<u8> {
+    let mut u = b"http://".to_vec();
+    u.extend_from_slice(&super::vars::host(req));
+    let port = req.conn.local.port();
+    if port != 80 {
+        u.push(b':');
+        crate::http::push_num(&mut u, port as u64);
+    }
+    u.extend_from_slice(path);
+    u
 }
 
 fn do_return(req: &Req, ret: &crate::config::Return) {
@@ -274,6 +325,11 @@ fn do_return(req: &Req, ret: &crate::config::Return) {
         }
         ReturnBody::Url(parts) => {
             let url = super::vars::eval(req, parts);
+            let url = if url.starts_with(b"/") {
+                absolute_url(req, &url)
+            } else {
+                url
+            };
             resp.headers.push(("Location".into(), url));
             output::special_response(req, &mut resp, ret.code);
         }
@@ -308,6 +364,12 @@ fn finish_lua(req: &Req, outcome: Outcome) {
             if code >= 300 && !resp.headers_sent {
                 output::special_response(req, &mut resp, code as u16);
                 return;
+            }
+            if code >= 300 && resp.headers_sent && code as u16 != resp.status {
+                let sent = resp.status;
+                drop(resp);
+                req.log(Level::Error, &format!("attempt to set status {code} via ngx.exit after sending out the response status {sent}"));
+                resp = req.resp.borrow_mut();
             }
             if (200..300).contains(&code) && !resp.headers_sent {
                 resp.status = code as u16;

@@ -2,7 +2,7 @@
 //! content handler, and the response that goes back on the wire. This is the
 //! one place where the HTTP side and the Lua side meet.
 
-mod handle;
+pub(crate) mod handle;
 pub mod output;
 pub mod static_file;
 pub mod vars;
@@ -78,6 +78,8 @@ pub struct Req {
     pub args: RefCell<Option<Bytes>>,
     pub server: Arc<Server>,
     pub loc: Arc<LocConf>,
+    /// Captures of the matched regex location (`$1`, `ngx.var[1]`); 0 is the whole match.
+    pub captures: Vec<Option<Bytes>>,
     /// The matched prefix, for `alias`.
     pub alias_prefix: Option<Box<str>>,
     pub body: RefCell<Option<Bytes>>,
@@ -92,6 +94,13 @@ pub struct Req {
     log_ctx: RefCell<Option<String>>,
 }
 
+/// Where a request was routed: virtual server, location settings, alias prefix.
+pub struct Route {
+    pub server: Arc<Server>,
+    pub loc: Arc<LocConf>,
+    pub alias_prefix: Option<Box<str>>,
+}
+
 impl Req {
     pub fn new(
         id: u64,
@@ -99,10 +108,13 @@ impl Req {
         head: RequestHead,
         uri: Bytes,
         args: Option<Bytes>,
-        server: Arc<Server>,
-        loc: Arc<LocConf>,
-        alias_prefix: Option<Box<str>>,
+        route: Route,
     ) -> Req {
+        let Route {
+            server,
+            loc,
+            alias_prefix,
+        } = route;
         let keepalive = head.keepalive;
         Req {
             id,
@@ -113,6 +125,7 @@ impl Req {
             server,
             loc,
             alias_prefix,
+            captures: Vec::new(),
             body: RefCell::new(None),
             start: ngx_util::now(),
             start_instant: std::time::Instant::now(),

@@ -37,6 +37,8 @@ pub struct Resp {
     /// lua_use_default_type: a Lua handler's response gets `default_type`
     /// when it set no Content-Type.
     pub use_default_type: bool,
+    /// `ngx.header.content_type = nil`: no Content-Type at all.
+    pub content_type_cleared: bool,
     /// Reused buffer for rendering ngx.say arguments.
     pub scratch: Vec<u8>,
 }
@@ -78,6 +80,11 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
     if st == 204 || st == 304 {
         resp.content_length = None;
     }
+    if st == 204 {
+        // ngx_http_header_filter: a 204 has no body and no type
+        resp.content_type = None;
+        resp.content_type_cleared = true;
+    }
     let is11 = req.head.version == 11;
     if resp.content_length.is_none() && !resp.header_only && st != 204 && st != 304 {
         if is11 {
@@ -87,7 +94,7 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
             resp.keepalive = false;
         }
     }
-    if resp.use_default_type && resp.content_type.is_none() {
+    if resp.use_default_type && resp.content_type.is_none() && !resp.content_type_cleared {
         resp.content_type = Some(req.loc.default_type.as_bytes().to_vec());
     }
     let conn = &req.conn;
@@ -141,13 +148,28 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
         b"Connection: close\r\n"
     });
     for (n, v) in &resp.headers {
-        out.extend_from_slice(n.as_bytes());
+        push_header_text(out, n.as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(v);
+        push_header_text(out, v);
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
     resp.bytes_sent += out.len() as u64;
+}
+
+/// CR and LF inside a header would split it (header injection): escape them as OpenResty does.
+fn push_header_text(out: &mut Vec<u8>, s: &[u8]) {
+    if memchr::memchr2(b'\r', b'\n', s).is_none() {
+        out.extend_from_slice(s);
+        return;
+    }
+    for &b in s {
+        match b {
+            b'\r' => out.extend_from_slice(b"%0D"),
+            b'\n' => out.extend_from_slice(b"%0A"),
+            _ => out.push(b),
+        }
+    }
 }
 
 /// Append body bytes (already past any output filters).
@@ -204,11 +226,8 @@ pub fn finish(req: &Req, resp: &mut Resp) {
 pub fn special_response(req: &Req, resp: &mut Resp, status: u16) {
     resp.status = status;
     let page = http::pages::page(status, req.loc.server_tokens);
-    resp.headers.retain(|(n, _)| {
-        // nginx keeps Location for redirects and drops the rest of a handler's headers on errors
-        n.eq_ignore_ascii_case("location") || n.eq_ignore_ascii_case("www-authenticate")
-    });
     resp.buffered = None;
+    resp.use_default_type = false;
     match page {
         Some(body) => {
             resp.content_type = Some(b"text/html".to_vec());
@@ -224,7 +243,12 @@ pub fn special_response(req: &Req, resp: &mut Resp, status: u16) {
             }
         }
         None => {
-            resp.content_length = Some(0);
+            resp.content_type = None;
+            resp.content_length = if status == 204 || status == 304 {
+                None
+            } else {
+                Some(0)
+            };
             send_headers(req, resp);
         }
     }

@@ -117,27 +117,21 @@ pub async fn serve(req: &Req) {
     };
     if meta.is_dir() {
         // nginx redirects `/dir` to `/dir/` with an absolute URL
-        let mut loc = b"http://".to_vec();
-        match req.head.host() {
-            Some(h) => loc.extend_from_slice(h),
-            None => loc.extend_from_slice(req.server.name.as_bytes()),
-        }
-        loc.extend_from_slice(
-            &req.head
-                .target()
-                .split(|&b| b == b'?')
-                .next()
-                .unwrap_or(b"/")
-                .to_vec(),
-        );
-        loc.push(b'/');
+        let mut path = req.uri.borrow().to_vec();
+        path.push(b'/');
         if let Some(a) = req.args.borrow().as_ref() {
-            loc.push(b'?');
-            loc.extend_from_slice(a);
+            path.push(b'?');
+            path.extend_from_slice(a);
         }
+        let loc = super::handle::absolute_url(req, &path);
         let mut resp = req.resp.borrow_mut();
         resp.headers.push(("Location".into(), loc));
         output::special_response(req, &mut resp, 301);
+        return;
+    }
+    if method == b"POST" {
+        let mut resp = req.resp.borrow_mut();
+        output::special_response(req, &mut resp, 405);
         return;
     }
     let mtime = meta.mtime();
@@ -145,7 +139,7 @@ pub async fn serve(req: &Req) {
     let not_modified = req
         .head
         .header("if-modified-since")
-        .and_then(|v| ngx_util::parse_http_time(v))
+        .and_then(ngx_util::parse_http_time)
         .is_some_and(|t| {
             if req.loc.if_modified_since_exact {
                 t == mtime

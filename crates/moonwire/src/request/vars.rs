@@ -77,14 +77,93 @@ pub fn document_root(req: &Req) -> Vec<u8> {
     eval(req, &req.loc.root)
 }
 
+/// `$1`...: a capture of the matched regex location.
+pub fn capture(req: &Req, n: usize) -> Option<Vec<u8>> {
+    req.captures
+        .get(n)
+        .and_then(|c| c.as_ref())
+        .map(|b| b.to_vec())
+}
+
+/// Headers nginx joins when a request repeats them.
+fn joined_header(req: &Req, name: &str, sep: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    for (n, v) in req.head.headers() {
+        if n.len() == name.len()
+            && n.iter().zip(name.bytes()).all(|(&a, b)| {
+                (if a == b'-' {
+                    b'_'
+                } else {
+                    a.to_ascii_lowercase()
+                }) == b
+            })
+        {
+            match out.as_mut() {
+                Some(o) => {
+                    o.extend_from_slice(sep);
+                    o.extend_from_slice(v);
+                }
+                None => out = Some(v.to_vec()),
+            }
+        }
+    }
+    out
+}
+
+/// Built-in variables that exist but cannot be assigned.
+const READ_ONLY: &[&str] = &[
+    "uri",
+    "document_uri",
+    "request_uri",
+    "is_args",
+    "request_method",
+    "request",
+    "remote_addr",
+    "remote_port",
+    "binary_remote_addr",
+    "server_addr",
+    "server_port",
+    "server_name",
+    "server_protocol",
+    "host",
+    "hostname",
+    "scheme",
+    "https",
+    "content_type",
+    "content_length",
+    "request_time",
+    "status",
+    "msec",
+    "time_local",
+    "time_iso8601",
+    "pid",
+    "nginx_version",
+    "connection",
+    "connection_requests",
+    "document_root",
+    "realpath_root",
+    "body_bytes_sent",
+    "bytes_sent",
+    "request_length",
+    "request_body",
+    "remote_user",
+];
+
 /// The value of `$name`, or `None` when nginx would give "not found".
 pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
+    if let Ok(n) = name.parse::<usize>() {
+        return capture(req, n);
+    }
     if let Some(n) = name.strip_prefix("arg_") {
         let args = req.args.borrow();
         return args.as_ref().and_then(|a| arg(a, n.as_bytes()));
     }
     if let Some(n) = name.strip_prefix("http_") {
-        return header(req, n).map(|v| v.to_vec());
+        match n {
+            "cookie" => return joined_header(req, n, b"; "),
+            "x_forwarded_for" => return joined_header(req, n, b", "),
+            _ => return header(req, n).map(|v| v.to_vec()),
+        }
     }
     if let Some(n) = name.strip_prefix("cookie_") {
         return cookie(req, n.as_bytes()).map(|v| v.to_vec());
@@ -180,6 +259,9 @@ pub fn set(req: &Req, name: &str, value: Option<&[u8]>) -> Result<(), String> {
         "args" | "query_string" => {
             *req.args.borrow_mut() = value.map(bytes::Bytes::copy_from_slice);
             Ok(())
+        }
+        _ if READ_ONLY.contains(&name) || name.starts_with("arg_") || name.starts_with("http_") || name.starts_with("cookie_") => {
+            Err(format!("variable \"{name}\" not changeable"))
         }
         _ => Err(format!(
             "variable \"{name}\" not found for writing; maybe it is a built-in variable that is not changeable or you forgot to use \"set ${name} '';\" in the config file to define it first"

@@ -104,11 +104,13 @@ impl Listeners {
                     .collect(),
             );
             for (i, specs) in per_worker.iter_mut().enumerate() {
-                if !self.socks.contains_key(&(addr, i)) {
-                    let target = self.resolved.get(&addr).copied().unwrap_or(addr);
-                    let l = bind_one(target, backlog)?;
-                    if addr.port() == 0 && !self.resolved.contains_key(&addr) {
-                        let real = l.local_addr().map_err(|e| e.to_string())?;
+                // key sockets by the address actually bound, so a config that names the
+                // port a `:0` listen got (or the same address again) reuses the socket
+                let key = self.resolved.get(&addr).copied().unwrap_or(addr);
+                if !self.socks.contains_key(&(key, i)) {
+                    let l = bind_one(key, backlog)?;
+                    let real = l.local_addr().map_err(|e| e.to_string())?;
+                    if key.port() == 0 {
                         self.resolved.insert(addr, real);
                         log::log(
                             Level::Notice,
@@ -116,9 +118,10 @@ impl Listeners {
                         );
                         report_port(addr, real);
                     }
-                    self.socks.insert((addr, i), l);
+                    self.socks.insert((real, i), l);
                 }
-                let l = self.socks[&(addr, i)]
+                let real = self.resolved.get(&addr).copied().unwrap_or(addr);
+                let l = self.socks[&(real, i)]
                     .try_clone()
                     .map_err(|e| e.to_string())?;
                 specs.push(ListenerSpec {
@@ -132,7 +135,10 @@ impl Listeners {
 
     /// Close sockets the current config no longer uses.
     fn retain(&mut self, cfg: &Config) {
-        let want: Vec<SocketAddr> = wanted(cfg).into_iter().map(|(a, _)| a).collect();
+        let want: Vec<SocketAddr> = wanted(cfg)
+            .into_iter()
+            .map(|(a, _)| self.resolved.get(&a).copied().unwrap_or(a))
+            .collect();
         let n = cfg.worker_processes;
         self.socks.retain(|(a, i), _| want.contains(a) && *i < n);
     }

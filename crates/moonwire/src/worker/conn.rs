@@ -15,22 +15,28 @@ use crate::http::{self, read_more};
 use crate::log::Level;
 use crate::request::{self, ConnInfo};
 
+/// What the accept loop knows about a new connection.
+pub struct Accepted {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub number: u64,
+}
+
 pub async fn serve(
     w: Rc<Worker>,
-    stream: TcpStream,
-    peer: SocketAddr,
-    local: SocketAddr,
-    number: u64,
+    a: Accepted,
     servers: Arc<Vec<Arc<Server>>>,
     idle: Rc<std::cell::Cell<bool>>,
     _active: Active,
 ) {
-    let _ = stream.set_nodelay(true);
+    let _ = a.stream.set_nodelay(true);
+    let (peer, local) = (a.peer, a.local);
     let info = Rc::new(ConnInfo {
-        number,
+        number: a.number,
         peer,
         local,
-        stream: Rc::new(stream),
+        stream: Rc::new(a.stream),
         requests: std::cell::Cell::new(0),
     });
     let candidates: Vec<Arc<Server>> = servers
@@ -71,7 +77,11 @@ pub async fn serve(
                         &info,
                         &default,
                         Level::Info,
-                        &format!("{} while reading client request headers", bad_msg(&e)),
+                        &if bad_msg(&e).contains(" while ") {
+                            bad_msg(&e).to_string()
+                        } else {
+                            format!("{} while reading client request headers", bad_msg(&e))
+                        },
                     );
                     request::reject(&info, &default, e.status()).await;
                     return;

@@ -119,6 +119,9 @@ pub fn access_sink(path: &std::path::Path) -> Arc<Sink> {
     }
 }
 
+/// A connection task and whether it is waiting for a request.
+type ConnHandle = (tokio::task::AbortHandle, Rc<Cell<bool>>);
+
 /// A listening socket handed to a worker, and the servers reachable through it.
 pub struct ListenerSpec {
     pub listener: std::net::TcpListener,
@@ -135,7 +138,7 @@ pub struct Worker {
     /// Open connections: abort handle and "waiting for a request" flag, so a
     /// graceful quit can close idle keep-alive connections without polling a
     /// shutdown signal on every request.
-    conns: RefCell<HashMap<u64, (tokio::task::AbortHandle, Rc<Cell<bool>>)>>,
+    conns: RefCell<HashMap<u64, ConnHandle>>,
 }
 
 impl Worker {
@@ -265,7 +268,7 @@ async fn accept_loop(w: Rc<Worker>, l: tokio::net::TcpListener, servers: Arc<Vec
                     let number = CONN_COUNTER.fetch_add(1, Ordering::Relaxed);
                     let guard = Active::new(&w, number);
                     let idle = Rc::new(Cell::new(true));
-                    let h = tokio::task::spawn_local(conn::serve(guard.0.clone(), stream, peer, local, number, servers.clone(), idle.clone(), guard));
+                    let h = tokio::task::spawn_local(conn::serve(guard.0.clone(), conn::Accepted { stream, peer, local, number }, servers.clone(), idle.clone(), guard));
                     w.conns.borrow_mut().insert(number, (h.abort_handle(), idle));
                 }
                 Err(e) => {

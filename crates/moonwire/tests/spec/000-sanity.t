@@ -272,7 +272,7 @@ GET /t
 --- response_body_like
 ^false
 string
-bad argument #1 to '\?' \(bad data type function found\)
+bad argument #1 to '[^']+' \(bad data type function found\)
 $
 --- no_error_log
 [error]
@@ -292,7 +292,7 @@ location = /t {
 GET /t
 --- response_body_like
 ^false string
-bad argument #2 to '\?' \(string, number, boolean, nil, ngx\.null, or array table expected, but got function\)
+bad argument #2 to '[^']+' \(string, number, boolean, nil, ngx\.null, or array table expected, but got function\)
 $
 --- no_error_log
 [error]
