@@ -21,6 +21,8 @@ fn main() -> mlua::Result<()> {
         strs = {} for i = 1, 100 do strs[i] = "s" .. i end
         wide = {} for i = 1, 100 do wide["k" .. i] = i end
         small = {ok = true, id = 7}
+        vars = {x = "42", user = "bench", host = "127.0.0.1:18080", n = 3}
+        vars_text = cjson.encode(vars)
         floats = {} for i = 1, 100 do floats[i] = i * 1.25 end
     "#;
     lua.load(setup).exec()?;
@@ -42,6 +44,14 @@ fn main() -> mlua::Result<()> {
         (
             "decode doc",
             "local dd, t = cjson.decode, text for i = 1, N do dd(t) end",
+        ),
+        (
+            "encode vars",
+            "local e, d = cjson.encode, vars for i = 1, N do e(d) end",
+        ),
+        (
+            "decode vars",
+            "local dd, t = cjson.decode, vars_text for i = 1, N do dd(t) end",
         ),
         (
             "encode {}",

@@ -9,6 +9,7 @@ mod output;
 mod req;
 mod resp;
 mod sleep;
+mod thread;
 mod var;
 
 use std::rc::Rc;
@@ -32,6 +33,7 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     output::register(lua, &ngx, &c)?;
     control::register(lua, &ngx, &c)?;
     sleep::register(lua, &c)?;
+    thread::register(lua, &ngx, &c)?;
     req::register(lua, &ngx)?;
     resp::register(lua, &ngx, &c)?;
     var::register(lua, &c)?;
@@ -60,7 +62,9 @@ pub fn req() -> mlua::Result<Rc<Req>> {
 
 /// The current phase: the request's, or the worker's (init_worker, timers...).
 pub fn phase() -> Phase {
-    driver::with_current(|r| r.map(|r| r.phase.get())).unwrap_or_else(crate::worker::phase)
+    driver::with_current(|r| r.map(|r| r.phase.get()))
+        .or_else(driver::current_phase)
+        .unwrap_or_else(crate::worker::phase)
 }
 
 /// Raise "API disabled in the context of X" unless the current phase is allowed.

@@ -30,6 +30,8 @@ ngx.sleep = yielding(C.sleep)
 ngx.exit = yielding(C.exit)
 ngx.flush = yielding(C.flush)
 ngx.redirect = yielding(C.redirect)
+ngx.thread.spawn = yielding(C.thread_spawn)
+ngx.thread.wait = yielding(C.thread_wait)
 
 -- User coroutines: an API yield inside one travels up to the driver, and
 -- the coroutine is resumed with the result once the I/O is done.

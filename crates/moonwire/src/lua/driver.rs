@@ -1,23 +1,28 @@
-//! The coroutine driver: resume a request's coroutine; when an API call
-//! yields (sleep, socket I/O ...), await the future it registered and resume
-//! the coroutine with the result.
+//! The coroutine driver: runs one *task* (a request's Lua handler, or a
+//! timer callback) made of an entry coroutine plus the light threads it
+//! spawns. When an API call must wait (sleep, socket I/O ...) it registers a
+//! future and yields; the driver awaits the futures of all the task's threads
+//! and resumes each thread with its result.
 //!
-//! While a coroutine is suspended Rust holds only an integer key for it (see
-//! [`Vm::park`]); the future's output is a closure that builds the Lua
-//! values only after the wait, so no mlua handle lives across an `.await`.
+//! Rust holds no mlua handle for a suspended coroutine: a [`Co`] is a state
+//! pointer anchored by a registry reference, and a future's output is a
+//! closure that builds the Lua values only after the wait.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::ffi::c_int;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use std::ffi::c_int;
-
+use futures_util::future::{AbortHandle, Abortable};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use mlua::{ffi, Lua, MultiValue};
 
 use super::raw::{self, State};
 use super::{Co, Vm};
-use crate::request::Req;
+use crate::log::Level;
+use crate::request::{Phase, Req};
 
 /// Builds the values the suspended coroutine is resumed with.
 pub type Resumer = Box<dyn FnOnce(&Lua) -> mlua::Result<MultiValue>>;
@@ -26,13 +31,23 @@ pub type WaitFuture = Pin<Box<dyn Future<Output = Resumer>>>;
 pub enum Pending {
     /// Await the future, then resume with its values.
     Wait(WaitFuture),
-    /// `ngx.exit(code)`: stop running Lua for this request.
+    /// `ngx.exit(code)`: stop running Lua for this task.
     Exit(i64),
+    /// `ngx.thread.wait`: resumed when one of the threads it waits on ends.
+    Threads,
+}
+
+/// What a running task looks like to the API functions it calls.
+struct Ctx {
+    req: Option<Rc<Req>>,
+    task: Option<Rc<Task>>,
+    tid: usize,
+    phase: Option<Phase>,
 }
 
 thread_local! {
     static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
-    static CURRENT: RefCell<Option<Rc<Req>>> = const { RefCell::new(None) };
+    static CTX: RefCell<Ctx> = const { RefCell::new(Ctx { req: None, task: None, tid: 0, phase: None }) };
 }
 
 /// Register what the coroutine is about to yield for.
@@ -46,47 +61,333 @@ fn take_pending() -> Option<Pending> {
 
 /// The request whose Lua code is running on this worker right now.
 pub fn current() -> Option<Rc<Req>> {
-    CURRENT.with(|c| c.borrow().clone())
+    CTX.with(|c| c.borrow().req.clone())
 }
 
 pub fn with_current<R>(f: impl FnOnce(Option<&Rc<Req>>) -> R) -> R {
-    CURRENT.with(|c| f(c.borrow().as_ref()))
+    CTX.with(|c| f(c.borrow().req.as_ref()))
 }
 
-/// Makes `req` current for the duration of a resume.
-pub struct CurrentGuard(Option<Rc<Req>>);
+/// The phase of the running task, if one is running.
+pub fn current_phase() -> Option<Phase> {
+    CTX.with(|c| c.borrow().phase)
+}
+
+/// The running task and the index of the running light thread in it.
+pub fn current_task() -> Option<(Rc<Task>, usize)> {
+    CTX.with(|c| {
+        let c = c.borrow();
+        c.task.clone().map(|t| (t, c.tid))
+    })
+}
+
+/// Makes a task's thread current for the duration of a resume.
+pub struct CurrentGuard(Option<Ctx>);
 
 impl CurrentGuard {
-    pub fn set(req: Option<Rc<Req>>) -> CurrentGuard {
-        CurrentGuard(CURRENT.with(|c| std::mem::replace(&mut *c.borrow_mut(), req)))
+    fn enter(task: &Rc<Task>, tid: usize) -> CurrentGuard {
+        let new = Ctx {
+            req: task.req.clone(),
+            task: Some(task.clone()),
+            tid,
+            phase: Some(task.phase),
+        };
+        CurrentGuard(Some(
+            CTX.with(|c| std::mem::replace(&mut *c.borrow_mut(), new)),
+        ))
     }
 }
 
 impl Drop for CurrentGuard {
     fn drop(&mut self) {
-        let prev = self.0.take();
-        CURRENT.with(|c| *c.borrow_mut() = prev);
+        if let Some(prev) = self.0.take() {
+            CTX.with(|c| *c.borrow_mut() = prev);
+        }
     }
 }
 
 pub enum Outcome {
-    /// The handler returned.
+    /// The handler (and every light thread) returned.
     Done,
     /// `ngx.exit(code)`.
     Exit(i64),
-    /// A Lua error, formatted for the error log (message and traceback).
+    /// A Lua error in the entry thread, formatted for the error log.
     Error(String),
 }
 
-/// Resume `c` with `nargs` values already pushed; returns the Lua status.
-///
-/// # Safety
-/// `c` is suspended or freshly prepared, with its arguments on its stack.
-unsafe fn resume(c: Co, nargs: c_int) -> c_int {
-    ffi::lua_resume_(c.th, nargs)
+#[derive(Debug)]
+enum State_ {
+    /// Running, or suspended in an API wait.
+    Alive,
+    /// In `ngx.thread.wait` on these threads.
+    WaitingFor(Vec<usize>),
+    /// Finished: its results (or `false, err`) are on its stack until waited for.
+    Dead { ok: bool, waited: bool },
+    /// Killed, or given back to the VM.
+    Gone,
 }
 
-/// Push the values a resumer built, through the VM's transfer table.
+struct Thread {
+    co: Co,
+    parent: usize,
+    state: State_,
+    /// Cancels the thread's pending API wait (ngx.thread.kill).
+    abort: Option<AbortHandle>,
+}
+
+/// How a thread is resumed when it becomes ready.
+enum Wake {
+    Values(Resumer),
+    /// Resume a waiter with the results of thread N.
+    ThreadDone(usize),
+}
+
+type Completion = Pin<Box<dyn Future<Output = Option<(usize, Resumer)>>>>;
+
+/// One request handler or timer callback with its light threads.
+pub struct Task {
+    pub req: Option<Rc<Req>>,
+    pub phase: Phase,
+    threads: RefCell<Vec<Thread>>,
+    /// Waits registered since the driver last polled.
+    new_waits: RefCell<Vec<Completion>>,
+    ready: RefCell<VecDeque<(usize, Wake)>>,
+    exit: Cell<Option<i64>>,
+    error: RefCell<Option<String>>,
+}
+
+impl Task {
+    pub fn new(req: Option<Rc<Req>>, phase: Phase) -> Rc<Task> {
+        Rc::new(Task {
+            req,
+            phase,
+            threads: RefCell::new(Vec::new()),
+            new_waits: RefCell::new(Vec::new()),
+            ready: RefCell::new(VecDeque::new()),
+            exit: Cell::new(None),
+            error: RefCell::new(None),
+        })
+    }
+
+    /// The index of the light thread running coroutine `th`, if it is ours.
+    pub fn thread_of(&self, th: State) -> Option<usize> {
+        self.threads
+            .borrow()
+            .iter()
+            .position(|t| t.co.th == th && !matches!(t.state, State_::Gone))
+    }
+
+    pub fn parent_of(&self, tid: usize) -> usize {
+        self.threads.borrow()[tid].parent
+    }
+
+    /// `coroutine.status` for light threads: dead-but-unwaited is "zombie".
+    pub fn is_zombie(&self, tid: usize) -> bool {
+        matches!(
+            self.threads.borrow()[tid].state,
+            State_::Dead { waited: false, .. }
+        )
+    }
+
+    fn add(&self, co: Co, parent: usize) -> usize {
+        let mut ts = self.threads.borrow_mut();
+        ts.push(Thread {
+            co,
+            parent,
+            state: State_::Alive,
+            abort: None,
+        });
+        ts.len() - 1
+    }
+
+    /// Resume thread `tid` with `nargs` values already on its stack, then
+    /// record what it did (finished, failed, or what it waits for).
+    fn resume(self: &Rc<Task>, vm: &Vm, tid: usize, nargs: c_int) {
+        let co = self.threads.borrow()[tid].co;
+        let status = {
+            let _g = CurrentGuard::enter(self, tid);
+            // SAFETY: co belongs to this task and is suspended (or fresh) with nargs pushed.
+            unsafe { ffi::lua_resume_(co.th, nargs) }
+        };
+        self.after(vm, tid, status);
+    }
+
+    fn after(self: &Rc<Task>, vm: &Vm, tid: usize, status: c_int) {
+        match status {
+            0 => self.finished(tid, true),
+            ffi::LUA_YIELD => match take_pending() {
+                Some(Pending::Wait(fut)) => {
+                    let (abort, reg) = AbortHandle::new_pair();
+                    self.threads.borrow_mut()[tid].abort = Some(abort);
+                    let fut = Abortable::new(fut, reg);
+                    self.new_waits
+                        .borrow_mut()
+                        .push(Box::pin(async move { fut.await.ok().map(|r| (tid, r)) }));
+                }
+                Some(Pending::Exit(code)) => self.exit.set(Some(code)),
+                Some(Pending::Threads) => {}
+                None => {
+                    // a bare coroutine.yield(): run again after others had a turn
+                    self.new_waits.borrow_mut().push(Box::pin(async move {
+                        tokio::task::yield_now().await;
+                        let r: Resumer = Box::new(|_| Ok(MultiValue::new()));
+                        Some((tid, r))
+                    }));
+                }
+            },
+            _ => {
+                let co = self.threads.borrow()[tid].co;
+                // SAFETY: the coroutine failed; its stack holds the error object.
+                let msg = unsafe { failure(vm.main_state(), co.th) };
+                if tid == 0 {
+                    *self.error.borrow_mut() = Some(msg);
+                } else {
+                    let line = format!("lua user thread aborted: runtime error: {msg}");
+                    match &self.req {
+                        Some(r) => r.log(Level::Error, &line),
+                        None => crate::log::log(Level::Error, &line),
+                    }
+                    // the error string is what `ngx.thread.wait` returns after `false`
+                    let first = msg.lines().next().unwrap_or("").to_string();
+                    // SAFETY: a dead coroutine's stack can be reset and written.
+                    unsafe {
+                        ffi::lua_settop(co.th, 0);
+                        raw::push_bytes(co.th, first.as_bytes());
+                    }
+                }
+                self.finished(tid, false);
+            }
+        }
+    }
+
+    fn finished(&self, tid: usize, ok: bool) {
+        let parent = {
+            let mut ts = self.threads.borrow_mut();
+            ts[tid].state = State_::Dead { ok, waited: false };
+            ts[tid].abort = None;
+            ts[tid].parent
+        };
+        if tid == 0 {
+            return;
+        }
+        let wakes = matches!(&self.threads.borrow()[parent].state, State_::WaitingFor(ids) if ids.contains(&tid));
+        if wakes {
+            self.threads.borrow_mut()[parent].state = State_::Alive;
+            self.ready
+                .borrow_mut()
+                .push_back((parent, Wake::ThreadDone(tid)));
+        }
+    }
+
+    /// Push thread `tid`'s results (`true, ...` or `false, err`) on `to` and mark it waited.
+    ///
+    /// # Safety
+    /// `to` is a coroutine with room on its stack; `tid` is dead.
+    unsafe fn take_results(&self, tid: usize, to: State) -> c_int {
+        let (co, ok) = {
+            let ts = self.threads.borrow();
+            match ts[tid].state {
+                State_::Dead { ok, .. } => (ts[tid].co, ok),
+                _ => return 0,
+            }
+        };
+        let n = ffi::lua_gettop(co.th);
+        ffi::lua_checkstack(to, n + 1);
+        ffi::lua_pushboolean(to, ok as c_int);
+        ffi::lua_xmove(co.th, to, n);
+        self.threads.borrow_mut()[tid].state = State_::Dead { ok, waited: true };
+        n + 1
+    }
+
+    /// `ngx.thread.spawn`: start `f` (with its arguments, the top `nargs + 1`
+    /// values of the caller's stack) as a new light thread and run it until it
+    /// first yields. Returns the new thread's index.
+    ///
+    /// # Safety
+    /// `from` is the calling coroutine's state with the function and args on top.
+    pub unsafe fn spawn(self: &Rc<Task>, vm: &Vm, from: State, nargs: c_int) -> usize {
+        let parent = current_task().map(|(_, t)| t).unwrap_or(0);
+        let co = vm.co();
+        ffi::lua_settop(co.th, 0);
+        ffi::lua_xmove(from, co.th, nargs + 1);
+        let tid = self.add(co, parent);
+        // the spawning thread's own pending wait (none: it is running) must survive
+        let saved = take_pending();
+        self.resume(vm, tid, nargs);
+        if let Some(p) = saved {
+            set_pending(p);
+        }
+        tid
+    }
+
+    /// `ngx.thread.wait(t...)` from thread `me`: results now, or None to yield.
+    ///
+    /// # Safety
+    /// `me_state` is the running coroutine's state.
+    pub unsafe fn wait(&self, me: usize, ids: Vec<usize>, me_state: State) -> Option<c_int> {
+        if let Some(&done) = ids.iter().find(|&&i| {
+            matches!(
+                self.threads.borrow()[i].state,
+                State_::Dead { waited: false, .. }
+            )
+        }) {
+            return Some(self.take_results(done, me_state));
+        }
+        self.threads.borrow_mut()[me].state = State_::WaitingFor(ids);
+        None
+    }
+
+    pub fn thread_state(&self, tid: usize) -> State {
+        self.threads.borrow()[tid].co.th
+    }
+
+    /// A light thread called ngx.exit (the task is ending).
+    pub fn exiting(&self) -> bool {
+        self.exit.get().is_some()
+    }
+
+    /// Whether thread `tid` already ended (waited or not) or was killed.
+    pub fn ended(&self, tid: usize) -> bool {
+        matches!(
+            self.threads.borrow()[tid].state,
+            State_::Dead { .. } | State_::Gone
+        )
+    }
+
+    /// `ngx.thread.kill`: cancel the thread's wait and forget it.
+    pub fn kill(&self, vm: &Vm, tid: usize) {
+        let mut ts = self.threads.borrow_mut();
+        if let Some(a) = ts[tid].abort.take() {
+            a.abort();
+        }
+        ts[tid].state = State_::Gone;
+        vm.release(ts[tid].co);
+    }
+
+    fn all_done(&self) -> bool {
+        self.threads
+            .borrow()
+            .iter()
+            .all(|t| matches!(t.state, State_::Dead { .. } | State_::Gone))
+    }
+
+    /// Give every coroutine back: finished ones to the cache, the rest released.
+    fn cleanup(&self, vm: &Vm) {
+        for t in self.threads.borrow_mut().iter_mut() {
+            if let Some(a) = t.abort.take() {
+                a.abort();
+            }
+            match t.state {
+                State_::Dead { ok: true, .. } => vm.recycle(t.co),
+                State_::Gone => {}
+                _ => vm.release(t.co),
+            }
+            t.state = State_::Gone;
+        }
+    }
+}
+
+/// Push the values a resumer built onto `c`'s stack, through the VM's transfer table.
 fn push_values(vm: &Vm, c: Co, vals: MultiValue) -> mlua::Result<c_int> {
     let n = vals.len();
     for (i, v) in vals.into_iter().enumerate() {
@@ -116,66 +417,87 @@ fn push_values(vm: &Vm, c: Co, vals: MultiValue) -> mlua::Result<c_int> {
     Ok(n as c_int)
 }
 
-/// Run handler `key` (see `Vm::prepare`) as the request's coroutine until it
-/// finishes, exits or fails.
+/// Run handler `key` (see `Vm::prepare`) as a request's entry thread until it
+/// and its light threads finish, one of them exits, or the entry thread fails.
 pub async fn run(vm: &Vm, req: Option<Rc<Req>>, key: i64, isolated: bool) -> Outcome {
+    let phase = req.as_ref().map(|r| r.phase.get()).unwrap_or(Phase::Timer);
+    let task = Task::new(req, phase);
     let c = vm.co();
+    // SAFETY: c comes from vm.co() and is not running.
+    unsafe { vm.push_entry(c, key, isolated) };
+    run_task(vm, &task, c, 2).await
+}
+
+/// Drive `task` whose entry coroutine `entry` has `nargs` arguments pushed.
+pub async fn run_task(vm: &Vm, task: &Rc<Task>, entry: Co, nargs: c_int) -> Outcome {
     let _ = take_pending();
-    let mut status = {
-        let _g = CurrentGuard::set(req.clone());
-        // SAFETY: c comes from vm.co() and is not running.
-        unsafe {
-            vm.push_entry(c, key, isolated);
-            resume(c, 2)
-        }
-    };
+    let tid = task.add(entry, 0);
+    task.resume(vm, tid, nargs);
+    let mut waits: FuturesUnordered<Completion> = FuturesUnordered::new();
     loop {
-        match status {
-            0 => {
-                vm.recycle(c);
-                return Outcome::Done;
+        // run everything that became ready without waiting
+        loop {
+            let next = task.ready.borrow_mut().pop_front();
+            let Some((tid, wake)) = next else { break };
+            if task.exit.get().is_some() || task.error.borrow().is_some() {
+                break;
             }
-            ffi::LUA_YIELD => {}
-            _ => {
-                // SAFETY: the failed coroutine's stack still holds the error and its frames.
-                let msg = unsafe { failure(vm.main_state(), c.th) };
-                vm.release(c);
-                return Outcome::Error(msg);
-            }
-        }
-        let nargs = match take_pending() {
-            Some(Pending::Exit(code)) => {
-                vm.release(c);
-                return Outcome::Exit(code);
-            }
-            Some(Pending::Wait(fut)) => {
-                let resumer = fut.await;
-                match resumer(&vm.lua).and_then(|vals| push_values(vm, c, vals)) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        vm.release(c);
-                        return Outcome::Error(format_error(&e));
+            let co = task.threads.borrow()[tid].co;
+            let nargs = match wake {
+                // SAFETY: the waiter is suspended in ngx.thread.wait; clear what it yielded first.
+                Wake::ThreadDone(done) => unsafe {
+                    ffi::lua_settop(co.th, 0);
+                    task.take_results(done, co.th)
+                },
+                Wake::Values(resumer) => {
+                    match resumer(&vm.lua).and_then(|v| push_values(vm, co, v)) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            *task.error.borrow_mut() = Some(format_error(&e));
+                            break;
+                        }
                     }
                 }
+            };
+            task.resume(vm, tid, nargs);
+        }
+        if let Some(code) = task.exit.get() {
+            task.cleanup(vm);
+            return Outcome::Exit(code);
+        }
+        if let Some(msg) = task.error.borrow_mut().take() {
+            task.cleanup(vm);
+            return Outcome::Error(msg);
+        }
+        if task.all_done() {
+            task.cleanup(vm);
+            return Outcome::Done;
+        }
+        waits.extend(task.new_waits.borrow_mut().drain(..));
+        match waits.next().await {
+            Some(Some((tid, resumer))) => {
+                if matches!(task.threads.borrow()[tid].state, State_::Alive) {
+                    task.threads.borrow_mut()[tid].abort = None;
+                    task.ready
+                        .borrow_mut()
+                        .push_back((tid, Wake::Values(resumer)));
+                }
             }
+            // a killed thread's wait
+            Some(None) => {}
             None => {
-                // a bare coroutine.yield() in the entry thread: let others run, then go on
-                tokio::task::yield_now().await;
-                // SAFETY: c is suspended; drop what it yielded.
-                unsafe { ffi::lua_settop(c.th, 0) };
-                0
+                // every thread waits on another: nothing can ever wake them
+                task.cleanup(vm);
+                return Outcome::Error("lua light threads wait on each other forever".into());
             }
-        };
-        let _g = CurrentGuard::set(req.clone());
-        // SAFETY: c is suspended with `nargs` values pushed.
-        status = unsafe { resume(c, nargs) };
+        }
     }
 }
 
 /// The error message of a failed coroutine plus OpenResty's traceback format.
 ///
 /// # Safety
-/// `th` is a coroutine whose last resume failed.
+/// `th` is a coroutine whose last resume failed; `main` is the VM's main state.
 unsafe fn failure(main: State, th: State) -> String {
     // a dead coroutine cannot run metamethods: inspect the error object on the main state
     ffi::lua_xmove(th, main, 1);
@@ -260,7 +582,7 @@ pub unsafe fn traceback(th: State) -> String {
     out
 }
 
-/// Render a Lua error as OpenResty logs it: the message, then the traceback.
+/// Render an mlua error as OpenResty logs it: the message, then the traceback.
 pub fn format_error(e: &mlua::Error) -> String {
     match e {
         mlua::Error::CallbackError { cause, traceback } => {
@@ -270,9 +592,7 @@ pub fn format_error(e: &mlua::Error) -> String {
             }
             format!("{}\n{}", error_message(root), traceback)
         }
-        mlua::Error::RuntimeError(s) => s.clone(),
-        mlua::Error::SyntaxError { message, .. } => message.clone(),
-        other => other.to_string(),
+        other => error_message(other),
     }
 }
 

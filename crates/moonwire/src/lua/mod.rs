@@ -19,9 +19,11 @@ use raw::State;
 static YIELD_MARK: u8 = 0;
 
 pub fn yield_marker() -> Value {
-    Value::LightUserData(mlua::LightUserData(
-        &YIELD_MARK as *const u8 as *mut std::ffi::c_void,
-    ))
+    Value::LightUserData(mlua::LightUserData(yield_marker_ptr()))
+}
+
+pub fn yield_marker_ptr() -> *mut std::ffi::c_void {
+    &YIELD_MARK as *const u8 as *mut std::ffi::c_void
 }
 
 /// Starts every request coroutine: `entry(key, isolated)`. In isolated mode

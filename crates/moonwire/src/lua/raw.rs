@@ -95,3 +95,11 @@ pub unsafe fn insert_multi(l: State, t_idx: c_int) {
         }
     }
 }
+
+/// Push the driver's yield marker (see `lua::yield_marker`).
+///
+/// # Safety
+/// `l` is a valid state with room for one value.
+pub unsafe fn push_yield(l: State) {
+    ffi::lua_pushlightuserdata(l, super::yield_marker_ptr());
+}

@@ -88,10 +88,13 @@ pub async fn serve(
                 }
             }
             let waiting = buf.is_empty();
-            if waiting && super::exiting() {
+            // only a kept-alive connection between requests is idle: a new one
+            // is waiting for the request its client already sent
+            let keepalive_idle = waiting && info.requests.get() > 0;
+            if keepalive_idle && super::exiting() {
                 return;
             }
-            idle.set(waiting);
+            idle.set(keepalive_idle);
             timer.as_mut().reset(tokio::time::Instant::now() + wait);
             let read = tokio::select! {
                 biased;

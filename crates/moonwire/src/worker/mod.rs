@@ -36,7 +36,16 @@ thread_local! {
     static EXITING: Cell<bool> = const { Cell::new(false) };
     static PHASE: Cell<Phase> = const { Cell::new(Phase::Init) };
     static PREFIX: RefCell<String> = const { RefCell::new(String::new()) };
+    static VM: Cell<*const Vm> = const { Cell::new(std::ptr::null()) };
     static SINKS: RefCell<HashMap<std::path::PathBuf, Arc<Sink>>> = RefCell::new(HashMap::new());
+}
+
+/// Run `f` with this worker's VM (API functions implemented in C need it).
+pub fn with_vm<R>(f: impl FnOnce(&Vm) -> R) -> Option<R> {
+    let p = VM.with(|v| v.get());
+    // SAFETY: the pointer is set while the worker's Rc<Worker> (owning the Vm) is alive
+    // on this thread and cleared before it is dropped.
+    (!p.is_null()).then(|| f(unsafe { &*p }))
 }
 
 pub fn id() -> usize {
@@ -149,6 +158,15 @@ impl Worker {
     }
 }
 
+/// Clears the VM pointer when the worker's run future ends.
+struct ClearVm;
+
+impl Drop for ClearVm {
+    fn drop(&mut self) {
+        VM.with(|v| v.set(std::ptr::null()));
+    }
+}
+
 /// Counts a live connection; the worker exits gracefully when none remain.
 struct Active(Rc<Worker>, u64);
 
@@ -217,6 +235,8 @@ fn run(
             cmd: cmd.clone(),
             conns: RefCell::new(HashMap::new()),
         });
+        VM.with(|v| v.set(&w.vm as *const Vm));
+        let _clear = ClearVm;
         for spec in listeners {
             spec.listener
                 .set_nonblocking(true)
@@ -267,7 +287,7 @@ async fn accept_loop(w: Rc<Worker>, l: tokio::net::TcpListener, servers: Arc<Vec
                     let local = stream.local_addr().unwrap_or(peer);
                     let number = CONN_COUNTER.fetch_add(1, Ordering::Relaxed);
                     let guard = Active::new(&w, number);
-                    let idle = Rc::new(Cell::new(true));
+                    let idle = Rc::new(Cell::new(false));
                     let h = tokio::task::spawn_local(conn::serve(guard.0.clone(), conn::Accepted { stream, peer, local, number }, servers.clone(), idle.clone(), guard));
                     w.conns.borrow_mut().insert(number, (h.abort_handle(), idle));
                 }
