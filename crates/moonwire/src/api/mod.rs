@@ -8,8 +8,10 @@ mod misc;
 mod output;
 mod req;
 mod resp;
+mod semaphore;
 mod sleep;
 mod thread;
+mod timer;
 mod var;
 
 use std::rc::Rc;
@@ -34,6 +36,8 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     control::register(lua, &ngx, &c)?;
     sleep::register(lua, &c)?;
     thread::register(lua, &ngx, &c)?;
+    timer::register(lua, &ngx)?;
+    semaphore::register(lua, &c)?;
     req::register(lua, &ngx)?;
     resp::register(lua, &ngx, &c)?;
     var::register(lua, &c)?;

@@ -125,6 +125,29 @@ end
 ngx.req.get_headers = with_header_mt(ngx.req.get_headers)
 ngx.resp.get_headers = with_header_mt(ngx.resp.get_headers)
 
+-- ngx.semaphore (lua-resty-core's module), over Rust primitives
+do
+    local sem_new, sem_wait, sem_post, sem_count = C.sem_new, C.sem_wait, C.sem_post, C.sem_count
+    local methods = {}
+    function methods.wait(self, timeout)
+        return after(sem_wait(self.sem, timeout))
+    end
+    function methods.post(self, n)
+        return sem_post(self.sem, n)
+    end
+    function methods.count(self)
+        return sem_count(self.sem)
+    end
+    local mt = { __index = methods }
+    local semaphore = { version = "0.1.28" }
+    function semaphore.new(n)
+        return setmetatable({ sem = sem_new(n) }, mt)
+    end
+    package.preload["ngx.semaphore"] = function()
+        return semaphore
+    end
+end
+
 -- lua_request_globals shared: warn on global writes from requests, as OpenResty does.
 local warn_global = C.warn_global
 setmetatable(_G, {

@@ -167,10 +167,23 @@ pub struct Server {
     pub client_header_timeout_ms: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LuaMain {
     pub package_path: Option<String>,
     pub package_cpath: Option<String>,
+    pub max_pending_timers: usize,
+    pub max_running_timers: usize,
+}
+
+impl Default for LuaMain {
+    fn default() -> Self {
+        LuaMain {
+            package_path: None,
+            package_cpath: None,
+            max_pending_timers: 1024,
+            max_running_timers: 256,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -508,6 +521,12 @@ impl Lowerer {
                 "server" => server_blocks.push(d),
                 "lua_package_path" => lua.package_path = Some(self.lua_path(&d.args[0].value)),
                 "lua_package_cpath" => lua.package_cpath = Some(self.lua_path(&d.args[0].value)),
+                "lua_max_pending_timers" => {
+                    lua.max_pending_timers = parse_num(d, &d.args[0].value)? as usize
+                }
+                "lua_max_running_timers" => {
+                    lua.max_running_timers = parse_num(d, &d.args[0].value)? as usize
+                }
                 _ => self.loc_directive(d, &mut conf, directives::HTTP)?,
             }
         }

@@ -36,16 +36,18 @@ thread_local! {
     static EXITING: Cell<bool> = const { Cell::new(false) };
     static PHASE: Cell<Phase> = const { Cell::new(Phase::Init) };
     static PREFIX: RefCell<String> = const { RefCell::new(String::new()) };
-    static VM: Cell<*const Vm> = const { Cell::new(std::ptr::null()) };
+    static WORKER: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
     static SINKS: RefCell<HashMap<std::path::PathBuf, Arc<Sink>>> = RefCell::new(HashMap::new());
 }
 
 /// Run `f` with this worker's VM (API functions implemented in C need it).
 pub fn with_vm<R>(f: impl FnOnce(&Vm) -> R) -> Option<R> {
-    let p = VM.with(|v| v.get());
-    // SAFETY: the pointer is set while the worker's Rc<Worker> (owning the Vm) is alive
-    // on this thread and cleared before it is dropped.
-    (!p.is_null()).then(|| f(unsafe { &*p }))
+    WORKER.with(|w| w.borrow().as_ref().map(|w| f(&w.vm)))
+}
+
+/// This thread's worker (for API functions that start background work).
+pub fn current() -> Option<Rc<Worker>> {
+    WORKER.with(|w| w.borrow().clone())
 }
 
 pub fn id() -> usize {
@@ -158,20 +160,20 @@ impl Worker {
     }
 }
 
-/// Clears the VM pointer when the worker's run future ends.
-struct ClearVm;
+/// Drops the thread's worker reference when the worker's run future ends.
+struct ClearWorker;
 
-impl Drop for ClearVm {
+impl Drop for ClearWorker {
     fn drop(&mut self) {
-        VM.with(|v| v.set(std::ptr::null()));
+        WORKER.with(|x| x.borrow_mut().take());
     }
 }
 
 /// Counts a live connection; the worker exits gracefully when none remain.
-struct Active(Rc<Worker>, u64);
+pub(crate) struct Active(Rc<Worker>, u64);
 
 impl Active {
-    fn new(w: &Rc<Worker>, number: u64) -> Active {
+    pub(crate) fn new(w: &Rc<Worker>, number: u64) -> Active {
         w.active.set(w.active.get() + 1);
         Active(w.clone(), number)
     }
@@ -235,8 +237,8 @@ fn run(
             cmd: cmd.clone(),
             conns: RefCell::new(HashMap::new()),
         });
-        VM.with(|v| v.set(&w.vm as *const Vm));
-        let _clear = ClearVm;
+        WORKER.with(|x| *x.borrow_mut() = Some(w.clone()));
+        let _clear = ClearWorker;
         for spec in listeners {
             spec.listener
                 .set_nonblocking(true)

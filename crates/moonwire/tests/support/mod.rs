@@ -6,6 +6,8 @@
 //! it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod mock_peer;
+
 use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
