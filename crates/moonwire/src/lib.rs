@@ -8,6 +8,7 @@ pub mod config;
 pub mod http;
 pub mod log;
 pub mod lua;
+pub mod net;
 pub mod request;
 pub mod server;
 pub mod worker;

@@ -34,10 +34,35 @@
 //! | `ignore_response` | do not check status, headers or body |
 //! | `ONLY`, `SKIP` | run only this block of the file; skip this block (`--- SKIP: reason`) |
 //! | `moonwire_only` | skipped when checking against a real nginx (see below) |
+//! | `abort` | the client may give up (`--- timeout`) and close the connection: no failure, the log is still checked |
+//! | `tcp_listen` | start a scripted TCP peer (tests/support/mock_peer.rs) for each run; the value is its port: `$TEST_NGINX_TCP_PORT` (any free port) or another `$NAME` (also bound to that port, e.g. `$TEST_NGINX_RAND_PORT_1`) or a literal number |
+//! | `tcp_query`, `tcp_query_len` | what the peer must receive (the peer reads that many bytes; without them it does one read of up to 4096 bytes) |
+//! | `tcp_reply` | what the peer sends after reading (with `eval`, an array sends each string with its own write) |
+//! | `tcp_reply_delay` | sleep before replying (`100ms`, `0.5s`) |
+//! | `tcp_no_close` | keep the connection open after replying (until the client closes it or the run ends) |
+//! | `tcp_shutdown`, `tcp_shutdown_delay` | `shutdown(2)` the accepted connection first: 0 = read side (then no read), 1 = write side (then no reply), 2 = both |
+//! | `tcp_script` | moonwire extension: the peer's whole script instead of the sections above, one step a line (`expect "..."`, `read N`, `read_line`, `send "..."`, `send_bytewise 10ms "..."`, `sleep 50ms`, `shutdown_write`, `reset`, `close`, `hold`, `echo`, `echo_lines`, `repeat` ...; see `Script::parse` in mock_peer.rs) |
+//! | `udp_listen`, `udp_query`, `udp_reply`, `udp_reply_delay` | the same for a UDP peer (`$TEST_NGINX_UDP_PORT`); it answers every datagram with `udp_reply` (an `eval` array: several datagrams) |
+//! | `dns_records` | moonwire extension: a tiny DNS server on `$TEST_NGINX_DNS_PORT` (UDP) answering `name A 1.2.3.4` lines (use `resolver 127.0.0.1:$TEST_NGINX_DNS_PORT;`) |
 //!
 //! `$TEST_NGINX_HTML_DIR` (PREFIX/html) and `$TEST_NGINX_SERVER_ROOT`
 //! (PREFIX) are replaced in the config; those and `$TEST_NGINX_SERVER_PORT`
-//! in the expectations too.
+//! in the expectations too. A config that mentions `$TEST_NGINX_SERVER_PORT`
+//! gets a fixed port chosen before the start, replaced there as well. The
+//! peers' ports (`$TEST_NGINX_TCP_PORT`, `$TEST_NGINX_UDP_PORT`,
+//! `$TEST_NGINX_DNS_PORT`), `$TEST_NGINX_REDIS_PORT` (6379) and
+//! `$TEST_NGINX_MEMCACHED_PORT` (11211) are replaced everywhere.
+//!
+//! The filter `eval` (on `tcp_query`, `tcp_reply`, `udp_query`, `udp_reply`)
+//! takes the value as a small Perl expression as in Test::Nginx: `"..."`
+//! strings with escapes, `.` concatenation, `x N` repetition and `[a, b]`
+//! arrays (see `perl_strings` in mock_peer.rs). Without it the value is sent
+//! as written (with its final newline, see `chomp`).
+//!
+//! As in Test::Nginx, the TCP and UDP peers are started afresh for each
+//! run (same port) and stopped after it, closing what is still open; unlike
+//! Test::Nginx's, they serve every connection they accept, not only the
+//! first.
 //!
 //! Like Test::Nginx's `repeat_each(2)`, every block sends its request twice
 //! to one server and checks everything both times.
@@ -60,6 +85,7 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
+use support::mock_peer::{self, DnsPeer, MockPeer, Script, Step, UdpPeer, UdpReply};
 use support::{conf_with_level, Client, TestServer};
 
 const REPEAT: usize = 2;
@@ -89,12 +115,32 @@ const KNOWN: &[&str] = &[
     "ONLY",
     "SKIP",
     "moonwire_only",
+    "abort",
+    "tcp_listen",
+    "tcp_query",
+    "tcp_query_len",
+    "tcp_reply",
+    "tcp_reply_delay",
+    "tcp_no_close",
+    "tcp_shutdown",
+    "tcp_shutdown_delay",
+    "tcp_script",
+    "udp_listen",
+    "udp_query",
+    "udp_reply",
+    "udp_reply_delay",
+    "dns_records",
 ];
+
+/// Sections whose value may go through the `eval` filter.
+const EVAL_OK: &[&str] = &["tcp_query", "tcp_reply", "udp_query", "udp_reply"];
 
 #[derive(Debug, Clone)]
 struct Section {
     name: String,
     value: String,
+    /// The `eval` filter was given: `value` is a Perl-ish expression.
+    eval: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +159,20 @@ impl Block {
             .iter()
             .find(|s| s.name == name)
             .map(|s| s.value.as_str())
+    }
+
+    /// A section's bytes: evaluated with `eval`, else the text as is.
+    fn bytes(&self, name: &str) -> Result<Option<Vec<Vec<u8>>>, String> {
+        let Some(sec) = self.sections.iter().find(|s| s.name == name) else {
+            return Ok(None);
+        };
+        if sec.eval {
+            mock_peer::perl_strings(&sec.value)
+                .map(Some)
+                .map_err(|e| format!("--- {name} eval: {e}"))
+        } else {
+            Ok(Some(vec![sec.value.clone().into_bytes()]))
+        }
     }
 
     fn has(&self, name: &str) -> bool {
@@ -165,8 +225,10 @@ fn parse_file(file: &str, text: &str) -> Vec<Block> {
             None if name == "raw_request" => drop_leading_blank_lines(&body),
             None => trim_blank_lines(&body),
         };
+        let mut eval = false;
         for f in &filters {
             match f.as_str() {
+                "eval" if EVAL_OK.contains(&name.as_str()) => eval = true,
                 "chomp" => {
                     if value.ends_with('\n') {
                         value.pop();
@@ -187,7 +249,7 @@ fn parse_file(file: &str, text: &str) -> Vec<Block> {
             b.parse_error
                 .get_or_insert(format!("line {line}: duplicate section --- {name}"));
         }
-        b.sections.push(Section { name, value });
+        b.sections.push(Section { name, value, eval });
     }
 
     for (i, raw_line) in text.split_inclusive('\n').enumerate() {
@@ -279,10 +341,13 @@ fn unescape(s: &str) -> Vec<u8> {
     out
 }
 
+#[derive(Clone)]
 struct Vars {
     html: String,
     root: String,
     port: Option<u16>,
+    /// `($NAME, value)`: peers' ports and the like.
+    extra: Vec<(String, String)>,
 }
 
 impl Vars {
@@ -293,7 +358,279 @@ impl Vars {
         if let Some(p) = self.port {
             s = s.replace("$TEST_NGINX_SERVER_PORT", &p.to_string());
         }
+        // longest names first: `$X_10` before `$X_1`
+        let mut extra: Vec<&(String, String)> = self.extra.iter().collect();
+        extra.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+        for (n, v) in extra {
+            s = s.replace(n.as_str(), v);
+        }
         s
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The block's network peers (tcp_*, udp_*, dns_records)
+// ---------------------------------------------------------------------------
+
+struct TcpSpec {
+    script: Script,
+    /// The port the peer listens on (fixed after the first bind).
+    port: u16,
+    query: Option<Vec<u8>>,
+    query_len: Option<usize>,
+}
+
+struct UdpSpec {
+    reply: UdpReply,
+    port: u16,
+    query: Option<Vec<u8>>,
+}
+
+#[derive(Default)]
+struct Peers {
+    tcp: Option<(TcpSpec, Option<MockPeer>)>,
+    udp: Option<(UdpSpec, Option<UdpPeer>)>,
+    dns: Option<DnsPeer>,
+}
+
+impl Peers {
+    /// Parse the sections and bind the peers for the first run; returns the
+    /// variables they define.
+    fn setup(b: &Block) -> Result<(Peers, Vec<(String, String)>), String> {
+        let mut peers = Peers::default();
+        let mut vars: Vec<(String, String)> = vec![
+            ("$TEST_NGINX_REDIS_PORT".into(), "6379".into()),
+            ("$TEST_NGINX_MEMCACHED_PORT".into(), "11211".into()),
+        ];
+        let tcp_sections = [
+            "tcp_query",
+            "tcp_query_len",
+            "tcp_reply",
+            "tcp_reply_delay",
+            "tcp_no_close",
+            "tcp_shutdown",
+            "tcp_shutdown_delay",
+            "tcp_script",
+        ];
+        if let Some(listen) = b.get("tcp_listen") {
+            let listen = listen.trim();
+            let query = b.bytes("tcp_query")?.map(|v| v.concat());
+            let query_len = match b.get("tcp_query_len") {
+                Some(n) => Some(
+                    n.trim()
+                        .parse::<usize>()
+                        .map_err(|_| format!("bad --- tcp_query_len {n:?}"))?,
+                ),
+                None => None,
+            };
+            let script = if let Some(text) = b.get("tcp_script") {
+                let clash = [
+                    "tcp_reply",
+                    "tcp_reply_delay",
+                    "tcp_no_close",
+                    "tcp_shutdown",
+                    "tcp_shutdown_delay",
+                ];
+                if let Some(other) = clash.iter().find(|s| b.has(s)) {
+                    return Err(format!("--- tcp_script and --- {other} do not go together"));
+                }
+                Script::parse(text)?
+            } else {
+                let mut sc = Script::new();
+                let mut no_read = false;
+                let mut no_write = false;
+                if let Some(how) = b.get("tcp_shutdown") {
+                    if let Some(d) = b.get("tcp_shutdown_delay") {
+                        sc = sc.sleep(mock_peer::parse_duration(d)?);
+                    }
+                    match how.trim() {
+                        "0" => {
+                            sc = sc.step(Step::ShutdownRead);
+                            no_read = true;
+                        }
+                        "1" => {
+                            sc = sc.shutdown_write();
+                            no_write = true;
+                        }
+                        "2" => {
+                            sc = sc.step(Step::ShutdownRead).shutdown_write();
+                            no_read = true;
+                            no_write = true;
+                        }
+                        other => return Err(format!("bad --- tcp_shutdown {other:?}")),
+                    }
+                }
+                if !no_read {
+                    let n = query_len.or(query.as_ref().map(Vec::len));
+                    sc = match n {
+                        Some(n) => sc.read(n),
+                        None => sc.read_some(),
+                    };
+                }
+                if let Some(d) = b.get("tcp_reply_delay") {
+                    sc = sc.sleep(mock_peer::parse_duration(d)?);
+                }
+                if !no_write {
+                    for part in b.bytes("tcp_reply")?.unwrap_or_default() {
+                        sc = sc.send(part);
+                    }
+                }
+                if b.has("tcp_no_close") {
+                    sc.hold()
+                } else {
+                    sc.close()
+                }
+            };
+            let fixed: u16 = if listen.starts_with('$') {
+                0
+            } else {
+                listen.parse().map_err(|_| {
+                    format!("--- tcp_listen: want a port number or a $NAME, got {listen:?}")
+                })?
+            };
+            let peer = MockPeer::bind(("127.0.0.1", fixed), script.clone())
+                .map_err(|e| format!("--- tcp_listen: cannot listen on 127.0.0.1:{fixed}: {e}"))?;
+            let port = peer.port();
+            vars.push(("$TEST_NGINX_TCP_PORT".into(), port.to_string()));
+            if listen.starts_with('$') && listen != "$TEST_NGINX_TCP_PORT" {
+                vars.push((listen.to_string(), port.to_string()));
+            }
+            peers.tcp = Some((
+                TcpSpec {
+                    script,
+                    port,
+                    query,
+                    query_len,
+                },
+                Some(peer),
+            ));
+        } else if let Some(s) = tcp_sections.iter().find(|s| b.has(s)) {
+            return Err(format!("--- {s} without --- tcp_listen"));
+        }
+
+        if let Some(listen) = b.get("udp_listen") {
+            let listen = listen.trim();
+            let delay = match b.get("udp_reply_delay") {
+                Some(d) => mock_peer::parse_duration(d)?,
+                None => Duration::ZERO,
+            };
+            let reply = match b.bytes("udp_reply")? {
+                Some(datagrams) => UdpReply::Fixed { datagrams, delay },
+                None => UdpReply::Silent,
+            };
+            let fixed: u16 = if listen.starts_with('$') {
+                0
+            } else {
+                listen.parse().map_err(|_| {
+                    format!("--- udp_listen: want a port number or a $NAME, got {listen:?}")
+                })?
+            };
+            let peer = UdpPeer::bind(("127.0.0.1", fixed), reply.clone())
+                .map_err(|e| format!("--- udp_listen: cannot bind 127.0.0.1:{fixed}: {e}"))?;
+            let port = peer.port();
+            vars.push(("$TEST_NGINX_UDP_PORT".into(), port.to_string()));
+            if listen.starts_with('$') && listen != "$TEST_NGINX_UDP_PORT" {
+                vars.push((listen.to_string(), port.to_string()));
+            }
+            let query = b.bytes("udp_query")?.map(|v| v.concat());
+            peers.udp = Some((UdpSpec { reply, port, query }, Some(peer)));
+        } else if let Some(s) = ["udp_query", "udp_reply", "udp_reply_delay"]
+            .iter()
+            .find(|s| b.has(s))
+        {
+            return Err(format!("--- {s} without --- udp_listen"));
+        }
+
+        if let Some(text) = b.get("dns_records") {
+            let recs = DnsPeer::parse_records(text)?;
+            let refs: Vec<(&str, std::net::Ipv4Addr)> =
+                recs.iter().map(|(n, a)| (n.as_str(), *a)).collect();
+            let dns = DnsPeer::start(&refs);
+            vars.push(("$TEST_NGINX_DNS_PORT".into(), dns.port().to_string()));
+            peers.dns = Some(dns);
+        }
+        Ok((peers, vars))
+    }
+
+    /// Fresh TCP/UDP peers on the same ports for the next run (what is
+    /// still open from the previous run is closed).
+    fn restart(&mut self) -> Result<(), String> {
+        if let Some((spec, peer)) = &mut self.tcp {
+            drop(peer.take());
+            let p = bind_retry(|| MockPeer::bind(("127.0.0.1", spec.port), spec.script.clone()))
+                .map_err(|e| format!("restart the TCP peer on port {}: {e}", spec.port))?;
+            *peer = Some(p);
+        }
+        if let Some((spec, peer)) = &mut self.udp {
+            drop(peer.take());
+            let p = bind_retry(|| UdpPeer::bind(("127.0.0.1", spec.port), spec.reply.clone()))
+                .map_err(|e| format!("restart the UDP peer on port {}: {e}", spec.port))?;
+            *peer = Some(p);
+        }
+        Ok(())
+    }
+
+    /// Check what the peers received during the run.
+    fn check(&self, failures: &mut Vec<String>) {
+        if let Some((spec, Some(peer))) = &self.tcp {
+            let want_len = spec.query_len.or(spec.query.as_ref().map(Vec::len));
+            if let Some(n) = want_len {
+                match peer.wait_received(0, n, Duration::from_secs(2)) {
+                    None => failures.push("--- tcp_query: the TCP peer got no connection".into()),
+                    Some(got) => {
+                        if let Some(len) = spec.query_len {
+                            if got.len() != len {
+                                failures.push(format!(
+                                    "--- tcp_query_len: expected {len} bytes, the peer received {} ({})",
+                                    got.len(),
+                                    show_bytes(&got)
+                                ));
+                            }
+                        }
+                        if let Some(q) = &spec.query {
+                            if &got != q {
+                                failures.push(format!(
+                                    "--- tcp_query:\n  expected: {}\n  received: {}",
+                                    show_bytes(q),
+                                    show_bytes(&got)
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            for e in peer.errors() {
+                failures.push(format!("TCP peer: {e}"));
+            }
+        }
+        if let Some((spec, Some(peer))) = &self.udp {
+            if let Some(q) = &spec.query {
+                let got = peer.wait_received(1, Duration::from_secs(2));
+                match got.first() {
+                    None => failures.push("--- udp_query: the UDP peer got no datagram".into()),
+                    Some(d) if d != q => failures.push(format!(
+                        "--- udp_query:\n  expected: {}\n  received: {}",
+                        show_bytes(q),
+                        show_bytes(d)
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+}
+
+fn bind_retry<T>(mut f: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    let mut tries = 0;
+    loop {
+        match f() {
+            Ok(v) => return Ok(v),
+            Err(e) if tries < 50 && e.kind() == std::io::ErrorKind::AddrInUse => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -468,18 +805,26 @@ fn run_block(b: &Block) -> Result<(), String> {
         b.get("config").unwrap_or(""),
     );
     let user_files = b.get("user_files").map(str::to_string);
+    let (mut peers, extra) = Peers::setup(b).map_err(|e| format!("{}: {e}", b.label()))?;
+    // A config that names the server's own port needs it before the start.
+    let fixed_port = reference.is_some() || conf.contains("$TEST_NGINX_SERVER_PORT");
     let mut setup_err: Option<String> = None;
     let server = TestServer::try_start_bin(
         reference.as_deref().unwrap_or(support::moonwire_bin()),
-        reference.is_some(),
+        fixed_port,
         |prefix| {
+            let path = prefix.join("conf/nginx.conf");
+            let text = fs::read_to_string(&path).unwrap_or_default();
             let vars = Vars {
                 html: prefix.join("html").display().to_string(),
                 root: prefix.display().to_string(),
-                port: None,
+                port: if fixed_port {
+                    first_listen_port(&text)
+                } else {
+                    None
+                },
+                extra: extra.clone(),
             };
-            let path = prefix.join("conf/nginx.conf");
-            let text = fs::read_to_string(&path).unwrap_or_default();
             if let Err(e) = fs::write(&path, vars.apply(&text)) {
                 setup_err = Some(format!("rewrite nginx.conf: {e}"));
             }
@@ -505,9 +850,15 @@ fn run_block(b: &Block) -> Result<(), String> {
         html: server.prefix().join("html").display().to_string(),
         root: server.prefix().display().to_string(),
         port: Some(server.port()),
+        extra,
     };
     for run in 1..=REPEAT {
-        if let Err(e) = run_once(&server, b, &vars) {
+        if run > 1 {
+            peers
+                .restart()
+                .map_err(|e| format!("{} (run {run}): {e}", b.label()))?;
+        }
+        if let Err(e) = run_once(&server, b, &vars, &peers) {
             return Err(format!(
                 "{} (run {run} of {REPEAT}):\n{e}\n--- nginx.conf:\n{conf}",
                 b.label()
@@ -534,7 +885,17 @@ fn run_block(b: &Block) -> Result<(), String> {
     Ok(())
 }
 
-fn run_once(server: &TestServer, b: &Block, vars: &Vars) -> Result<(), String> {
+/// The port of the first `listen 127.0.0.1:PORT` in a config.
+fn first_listen_port(conf: &str) -> Option<u16> {
+    let i = conf.find("listen 127.0.0.1:")?;
+    let rest = &conf[i + "listen 127.0.0.1:".len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok().filter(|&p| p != 0)
+}
+
+fn run_once(server: &TestServer, b: &Block, vars: &Vars, peers: &Peers) -> Result<(), String> {
     let (raw, is_head) = build_request(b, vars)?;
     let timeout = match b.get("timeout") {
         Some(t) => parse_secs(t)?,
@@ -547,7 +908,9 @@ fn run_once(server: &TestServer, b: &Block, vars: &Vars) -> Result<(), String> {
     });
     let mut failures: Vec<String> = Vec::new();
     let ignore_response = b.has("ignore_response");
+    let aborted = b.has("abort") && matches!(&result, Err(e) if support::is_timeout(e));
     match &result {
+        Err(_) if aborted => {}
         Err(e) if !ignore_response => {
             failures.push(format!(
                 "request failed: {e}\n--- request sent:\n{}",
@@ -558,6 +921,7 @@ fn run_once(server: &TestServer, b: &Block, vars: &Vars) -> Result<(), String> {
         Ok(resp) if !ignore_response => check_response(b, vars, resp, &mut failures)?,
         Ok(_) => {}
     }
+    peers.check(&mut failures);
     if let Some(w) = b.get("wait") {
         std::thread::sleep(parse_secs(w)?);
     }

@@ -3,13 +3,14 @@
 
 mod consts;
 mod control;
-mod log;
+pub(crate) mod log;
 mod misc;
-mod output;
+pub(crate) mod output;
 mod req;
 mod resp;
 mod semaphore;
 mod sleep;
+mod socket_udp;
 mod thread;
 mod timer;
 mod var;
@@ -38,6 +39,7 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     thread::register(lua, &ngx, &c)?;
     timer::register(lua, &ngx)?;
     semaphore::register(lua, &c)?;
+    socket_udp::register(lua, &c)?;
     req::register(lua, &ngx)?;
     resp::register(lua, &ngx, &c)?;
     var::register(lua, &c)?;

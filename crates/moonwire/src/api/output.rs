@@ -66,6 +66,32 @@ unsafe fn render(
     Ok(())
 }
 
+/// Render a Lua value as ngx.print would (for cosocket send): strings,
+/// numbers, booleans, nil, ngx.null and (nested) array tables.
+pub fn render_value(lua: &Lua, v: &Value, buf: &mut Vec<u8>, fname: &str) -> mlua::Result<()> {
+    match v {
+        Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
+        Value::Integer(i) => crate::http::push_num_signed(buf, *i),
+        Value::Number(n) => super::fmt_number(*n, buf),
+        Value::Boolean(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Nil => buf.extend_from_slice(b"nil"),
+        v if super::is_null(v) => buf.extend_from_slice(b"null"),
+        Value::Table(t) => {
+            for x in t.clone().sequence_values::<Value>() {
+                render_value(lua, &x?, buf, fname)?;
+            }
+        }
+        other => {
+            return Err(super::lua_err(
+                lua,
+                2,
+                format!("bad argument #1 to '{fname}' (string, number, boolean, nil, or array table expected, got {})", other.type_name()),
+            ))
+        }
+    }
+    Ok(())
+}
+
 /// ngx.say / ngx.print body: `Ok(None)` is success, `Ok(Some(err))` is `nil, err`.
 unsafe fn echo(l: State, newline: bool) -> Result<Option<&'static str>, String> {
     check_phase(OUTPUT).map_err(|e| e.to_string())?;

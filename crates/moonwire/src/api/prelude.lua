@@ -148,6 +148,23 @@ do
     end
 end
 
+-- ngx.socket.udp: a table wrapping the Rust socket; waits yield through `after`
+do
+    local udp_new = C.udp_new
+    local methods = {}
+    for _, name in ipairs({ "setpeername", "send", "receive", "settimeout", "bind", "close" }) do
+        methods[name] = function(self, ...)
+            local u = self[1]
+            return after(u[name](u, ...))
+        end
+    end
+    local mt = { __index = methods }
+    ngx.socket = ngx.socket or {}
+    ngx.socket.udp = function()
+        return setmetatable({ udp_new() }, mt)
+    end
+end
+
 -- lua_request_globals shared: warn on global writes from requests, as OpenResty does.
 local warn_global = C.warn_global
 setmetatable(_G, {

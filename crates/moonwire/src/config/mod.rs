@@ -135,6 +135,15 @@ pub struct LocConf {
     pub lua_code_cache: bool,
     pub globals: Globals,
     pub internal: bool,
+    pub resolver: Option<Arc<crate::net::dns::ResolverConf>>,
+    pub resolver_timeout_ms: u64,
+    pub socket_connect_timeout_ms: u64,
+    pub socket_send_timeout_ms: u64,
+    pub socket_read_timeout_ms: u64,
+    pub socket_buffer_size: usize,
+    pub socket_pool_size: usize,
+    pub socket_keepalive_timeout_ms: u64,
+    pub socket_log_errors: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -487,6 +496,15 @@ impl Lowerer {
             lua_code_cache: true,
             globals: Globals::Isolated,
             internal: false,
+            resolver: None,
+            resolver_timeout_ms: 30_000,
+            socket_connect_timeout_ms: 60_000,
+            socket_send_timeout_ms: 60_000,
+            socket_read_timeout_ms: 60_000,
+            socket_buffer_size: 4096,
+            socket_pool_size: 30,
+            socket_keepalive_timeout_ms: 60_000,
+            socket_log_errors: true,
         }
     }
 
@@ -747,6 +765,19 @@ impl Lowerer {
             },
             "return" => conf.ret = Some(parse_return(d)?),
             "internal" => conf.internal = true,
+            "resolver" => {
+                let args: Vec<&str> = d.args.iter().map(|a| a.value.as_str()).collect();
+                let r = crate::net::dns::parse_resolver(&args).map_err(|e| ConfError(format!("{e} in {}", where_(d))))?;
+                conf.resolver = Some(Arc::new(r));
+            }
+            "resolver_timeout" => conf.resolver_timeout_ms = parse_time_ms(a0).ok_or_else(|| bad_value(d))?,
+            "lua_socket_connect_timeout" => conf.socket_connect_timeout_ms = parse_time_ms(a0).ok_or_else(|| bad_value(d))?,
+            "lua_socket_send_timeout" => conf.socket_send_timeout_ms = parse_time_ms(a0).ok_or_else(|| bad_value(d))?,
+            "lua_socket_read_timeout" => conf.socket_read_timeout_ms = parse_time_ms(a0).ok_or_else(|| bad_value(d))?,
+            "lua_socket_keepalive_timeout" => conf.socket_keepalive_timeout_ms = parse_time_ms(a0).ok_or_else(|| bad_value(d))?,
+            "lua_socket_buffer_size" => conf.socket_buffer_size = parse_size(a0).ok_or_else(|| bad_value(d))? as usize,
+            "lua_socket_pool_size" => conf.socket_pool_size = parse_num(d, a0)? as usize,
+            "lua_socket_log_errors" => conf.socket_log_errors = flag(d),
             "lua_code_cache" => conf.lua_code_cache = flag(d),
             "lua_request_globals" => {
                 conf.globals = match a0 {

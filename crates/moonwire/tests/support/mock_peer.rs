@@ -44,9 +44,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{
-    Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket,
-};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
@@ -477,7 +475,9 @@ impl PerlParser<'_> {
                         .peek()
                         .is_some_and(|n| n.is_ascii_alphabetic() || n == b'_' || n == b'{')
                     {
-                        return Err(self.err("variable interpolation is not supported (escape the sigil)"));
+                        return Err(
+                            self.err("variable interpolation is not supported (escape the sigil)")
+                        );
                     }
                     out.push(c);
                 }
@@ -682,7 +682,9 @@ fn accept_loop(listener: TcpListener, script: Script, sh: Arc<Shared>) {
                     sh2.update(|st| st.conns[idx].done = true);
                 }));
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(Duration::from_millis(2)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(2))
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 sh.update(|st| st.errors.push(format!("accept: {e}")));
@@ -739,7 +741,12 @@ impl Conn {
                     self.record(&buf[..n]);
                     return Ok(ReadOutcome::Data(n));
                 }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
                     if Instant::now() >= deadline {
                         return Err(io::Error::new(io::ErrorKind::TimedOut, "read timed out"));
                     }
@@ -860,7 +867,8 @@ impl Conn {
                     Step::ShutdownWrite => self.stream.shutdown(Shutdown::Write)?,
                     Step::ShutdownRead => self.stream.shutdown(Shutdown::Read)?,
                     Step::Reset => {
-                        let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+                        let _ =
+                            socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
                         self.closed = true;
                         return Ok(()); // dropping the stream closes it (RST)
                     }
@@ -899,7 +907,10 @@ impl Conn {
 #[derive(Debug, Clone)]
 pub enum UdpReply {
     /// Send these datagrams back (after `delay`).
-    Fixed { datagrams: Vec<Vec<u8>>, delay: Duration },
+    Fixed {
+        datagrams: Vec<Vec<u8>>,
+        delay: Duration,
+    },
     /// Send the datagram back unchanged.
     Echo,
     /// Answer nothing.
@@ -1163,7 +1174,12 @@ pub fn line_command(port: u16, cmd: &str, wait: Duration) -> io::Result<Vec<u8>>
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 if !out.is_empty() {
                     break;
                 }

@@ -1,0 +1,3 @@
+//! Network helpers shared by the cosocket APIs.
+
+pub mod dns;
