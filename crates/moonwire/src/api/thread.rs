@@ -124,7 +124,45 @@ unsafe extern "C-unwind" fn kill_c(l: State) -> c_int {
     }
 }
 
+/// ngx.on_abort(f): run `f` as a light thread when the client goes away.
+unsafe fn on_abort(l: State) -> Result<c_int, String> {
+    check_phase(&[crate::request::Phase::Content]).map_err(|e| e.to_string())?;
+    let t = ffi::lua_type(l, 1);
+    if t != ffi::LUA_TFUNCTION {
+        return Err(format!(
+            "bad argument #1 to 'on_abort' (function expected, got {})",
+            raw::type_name(t)
+        ));
+    }
+    let (task, _) = current_task().ok_or("no request found")?;
+    let enabled = task.req.as_ref().is_some_and(|r| r.loc.check_client_abort);
+    if !enabled {
+        ffi::lua_pushnil(l);
+        raw::push_bytes(l, b"lua_check_client_abort is off");
+        return Ok(2);
+    }
+    if task.on_abort.get().is_some() {
+        ffi::lua_pushnil(l);
+        raw::push_bytes(l, b"duplicate call");
+        return Ok(2);
+    }
+    ffi::lua_settop(l, 1);
+    task.on_abort
+        .set(Some(ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX)));
+    ffi::lua_pushinteger(l, 1);
+    Ok(1)
+}
+
+unsafe extern "C-unwind" fn on_abort_c(l: State) -> c_int {
+    match on_abort(l) {
+        Ok(n) => n,
+        Err(e) => raw::raise(l, e),
+    }
+}
+
 pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
+    // SAFETY: follows the raw-function rule in lua/raw.rs.
+    ngx.set("on_abort", unsafe { lua.create_c_function(on_abort_c)? })?;
     let t = lua.create_table()?;
     // SAFETY: these follow the raw-function rule in lua/raw.rs.
     unsafe {

@@ -147,6 +147,7 @@ pub static TABLE: &[Spec] = &[
     d("lua_socket_buffer_size", HSL, Take(1)),
     d("lua_socket_pool_size", HSL, Take(1)),
     d("lua_socket_log_errors", HSL, Flag),
+    d("lua_check_client_abort", HSL, Flag),
     ignored("lua_socket_send_lowat", HSL, Take(1)),
     d("resolver_timeout", HSL, Take(1)),
     // lua: code loading

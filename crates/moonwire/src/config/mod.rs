@@ -144,6 +144,7 @@ pub struct LocConf {
     pub socket_pool_size: usize,
     pub socket_keepalive_timeout_ms: u64,
     pub socket_log_errors: bool,
+    pub check_client_abort: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -505,6 +506,7 @@ impl Lowerer {
             socket_pool_size: 30,
             socket_keepalive_timeout_ms: 60_000,
             socket_log_errors: true,
+            check_client_abort: false,
         }
     }
 
@@ -778,6 +780,7 @@ impl Lowerer {
             "lua_socket_buffer_size" => conf.socket_buffer_size = parse_size(a0).ok_or_else(|| bad_value(d))? as usize,
             "lua_socket_pool_size" => conf.socket_pool_size = parse_num(d, a0)? as usize,
             "lua_socket_log_errors" => conf.socket_log_errors = flag(d),
+            "lua_check_client_abort" => conf.check_client_abort = flag(d),
             "lua_code_cache" => conf.lua_code_cache = flag(d),
             "lua_request_globals" => {
                 conf.globals = match a0 {

@@ -154,6 +154,8 @@ pub struct Task {
     ready: RefCell<VecDeque<(usize, Wake)>>,
     exit: Cell<Option<i64>>,
     error: RefCell<Option<String>>,
+    /// `ngx.on_abort` callback (registry reference).
+    pub on_abort: Cell<Option<c_int>>,
 }
 
 impl Task {
@@ -166,6 +168,7 @@ impl Task {
             ready: RefCell::new(VecDeque::new()),
             exit: Cell::new(None),
             error: RefCell::new(None),
+            on_abort: Cell::new(None),
         })
     }
 
@@ -373,6 +376,10 @@ impl Task {
 
     /// Give every coroutine back: finished ones to the cache, the rest released.
     fn cleanup(&self, vm: &Vm) {
+        if let Some(r) = self.on_abort.take() {
+            // SAFETY: r is a registry reference owned by this task.
+            unsafe { ffi::luaL_unref(vm.main_state(), ffi::LUA_REGISTRYINDEX, r) };
+        }
         for t in self.threads.borrow_mut().iter_mut() {
             if let Some(a) = t.abort.take() {
                 a.abort();
@@ -383,6 +390,28 @@ impl Task {
                 _ => vm.release(t.co),
             }
             t.state = State_::Gone;
+        }
+    }
+}
+
+/// Resolves when the client closes its side of the connection while the
+/// handler runs (lua_check_client_abort); never when bytes of a pipelined
+/// request arrive instead.
+async fn client_gone(task: &Task) {
+    let Some(req) = &task.req else {
+        return std::future::pending().await;
+    };
+    let s = &req.conn.stream;
+    loop {
+        if s.readable().await.is_err() {
+            return;
+        }
+        let mut b = [0u8; 1];
+        match s.peek(&mut b).await {
+            Ok(0) => return,
+            Ok(_) => return std::future::pending().await,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return,
         }
     }
 }
@@ -431,6 +460,7 @@ pub async fn run(vm: &Vm, req: Option<Rc<Req>>, key: i64, isolated: bool) -> Out
 /// Drive `task` whose entry coroutine `entry` has `nargs` arguments pushed.
 pub async fn run_task(vm: &Vm, task: &Rc<Task>, entry: Co, nargs: c_int) -> Outcome {
     let _ = take_pending();
+    let mut watching_abort = task.req.as_ref().is_some_and(|r| r.loc.check_client_abort);
     let tid = task.add(entry, 0);
     task.resume(vm, tid, nargs);
     let mut waits: FuturesUnordered<Completion> = FuturesUnordered::new();
@@ -474,7 +504,37 @@ pub async fn run_task(vm: &Vm, task: &Rc<Task>, entry: Co, nargs: c_int) -> Outc
             return Outcome::Done;
         }
         waits.extend(task.new_waits.borrow_mut().drain(..));
-        match waits.next().await {
+        let next = if watching_abort {
+            tokio::select! {
+                n = waits.next() => n,
+                _ = client_gone(task) => {
+                    watching_abort = false;
+                    match task.on_abort.take() {
+                        // the callback runs as a light thread; the request goes on
+                        Some(r) => {
+                            // SAFETY: r anchors the callback in the registry; the new thread takes it.
+                            unsafe {
+                                let co = vm.co();
+                                ffi::lua_settop(co.th, 0);
+                                ffi::lua_rawgeti(co.th, ffi::LUA_REGISTRYINDEX, r as ffi::lua_Integer);
+                                ffi::luaL_unref(vm.main_state(), ffi::LUA_REGISTRYINDEX, r);
+                                let tid = task.add(co, 0);
+                                task.resume(vm, tid, 0);
+                            }
+                            continue;
+                        }
+                        None => {
+                            // nginx finalizes an aborted request with 499
+                            task.cleanup(vm);
+                            return Outcome::Exit(499);
+                        }
+                    }
+                }
+            }
+        } else {
+            waits.next().await
+        };
+        match next {
             Some(Some((tid, resumer))) => {
                 if matches!(task.threads.borrow()[tid].state, State_::Alive) {
                     task.threads.borrow_mut()[tid].abort = None;
