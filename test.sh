@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Run the whole moonwire test suite: unit, property, end-to-end and spec tests.
-# Installs (as root, from Debian packages) and starts what the tests need when missing.
+# Installs (as root, from Debian packages) and starts what the tests need when missing:
+# redis-server on 127.0.0.1:6379 and memcached on 127.0.0.1:11211 (tests/libraries.rs,
+# tests/mixed_load.rs), dnsmasq (started by tests/libraries.rs itself).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 # Tools and libraries the end-to-end tests use (the reference OpenResty libraries, wrk-free).
 need=()
-for pkg in lua-nginx-redis lua-nginx-memcached lua-resty-lrucache lua-nginx-string lua-nginx-dns lua-nginx-websocket memcached; do
+for pkg in lua-nginx-redis lua-nginx-memcached lua-resty-lrucache lua-nginx-string lua-nginx-dns \
+           lua-nginx-websocket memcached redis-server dnsmasq-base; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -19,7 +22,47 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
 fi
 
-# The many-connections tests open ~15k sockets per process.
+# The many-connections tests open ~15k sockets per process (raised before the
+# services start, so that redis can take 10,000 clients too).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# Whether something accepts TCP connections on 127.0.0.1:$1.
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+wait_port() {
+    local port=$1 name=$2
+    for _ in $(seq 1 100); do
+        port_open "$port" && return 0
+        sleep 0.05
+    done
+    echo "test.sh: $name did not come up on 127.0.0.1:$port" >&2
+    return 1
+}
+
+if ! port_open 6379; then
+    if command -v redis-server >/dev/null; then
+        echo "test.sh: starting redis-server on 127.0.0.1:6379" >&2
+        redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+        wait_port 6379 redis-server || true
+    else
+        echo "test.sh: redis-server is not installed; the Redis tests will fail" >&2
+    fi
+fi
+
+if ! port_open 11211; then
+    if command -v memcached >/dev/null; then
+        echo "test.sh: starting memcached on 127.0.0.1:11211" >&2
+        if [ "$(id -u)" = 0 ]; then
+            memcached -d -u root -l 127.0.0.1 -p 11211
+        else
+            memcached -d -l 127.0.0.1 -p 11211
+        fi
+        wait_port 11211 memcached || true
+    else
+        echo "test.sh: memcached is not installed; the memcached tests will fail" >&2
+    fi
+fi
 
 cargo test --workspace --no-fail-fast "$@"

@@ -1,17 +1,22 @@
-//! JSON text -> Lua values.
+//! JSON text -> Lua values, over the raw Lua C API.
 //!
 //! The parser is iterative (an explicit frame stack instead of recursion) so
 //! deep documents cannot overflow the Rust stack. Container elements are
 //! buffered in a shared stack and the Lua table is created once the
 //! container closes, with its exact size, which avoids Lua's incremental
-//! rehashing for the common small objects/arrays. Buffering is bounded: mlua
-//! keeps every live `Value` in a slot of an auxiliary Lua thread whose stack
-//! LuaJIT limits to a few thousand slots, so large containers are flushed
+//! rehashing for the common small objects/arrays. Scalars and strings are
+//! buffered on the Rust side (strings as byte ranges); completed child
+//! tables wait on the Lua stack, in order, above everything their parent
+//! has stored there. Buffering is bounded because a C function may use at
+//! most ~8000 Lua stack slots (LUAI_MAXCSTACK): large containers are flushed
 //! into their table early and then filled directly.
 
-use mlua::{IntoLua, LightUserData, Lua, Table, Value};
+use std::ffi::c_int;
+
+use mlua::ffi;
 
 use crate::number::strtod;
+use crate::raw::{push_bytes, State};
 use crate::{Config, HARD_DEPTH_LIMIT};
 
 /// Elements (values, or key+value slots for objects) a single container may
@@ -73,23 +78,29 @@ struct Frame {
     object: bool,
     /// Where this container's buffered elements begin in `pending`.
     start: usize,
-    /// Set once the container has been flushed early.
-    table: Option<Table>,
+    /// Absolute stack index of the container's table once it has been
+    /// flushed early; 0 before.
+    table: c_int,
     /// Elements already stored in `table` (arrays only).
-    stored: usize,
+    stored: c_int,
+    /// Buffered elements that are tables: they are the topmost stack slots.
+    tables: c_int,
 }
 
-/// A buffered container element. Strings stay as byte ranges until stored:
-/// valid UTF-8 then goes into the table as `&str`, which mlua pushes
-/// directly instead of creating (and later releasing) an mlua reference to
-/// an intermediate Lua string.
+/// A buffered container element.
+#[derive(Clone, Copy)]
 enum Item {
-    Val(Value),
+    Num(f64),
+    Bool(bool),
+    Null,
+    /// Contents in `src[start..end]`, or `arena[start..end]` when escaped.
     Str {
         escaped: bool,
         start: usize,
         end: usize,
     },
+    /// A completed container, whose table waits on the Lua stack.
+    Table,
 }
 
 /// Buffers reused across `decode` calls of one module instance.
@@ -102,8 +113,7 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    /// Drops buffered values (left behind by a failed decode) and returns
-    /// the memory the buffers still hold, in bytes.
+    /// Empties the buffers and returns the memory they still hold, in bytes.
     pub fn release(&mut self) -> usize {
         self.pending.clear();
         self.frames.clear();
@@ -128,87 +138,63 @@ fn item_bytes<'b>(
     }
 }
 
-/// `t[key] = item`, with string items pushed without an intermediate value.
-fn set_value<K: IntoLua>(
-    lua: &Lua,
-    src: &[u8],
-    arena: &[u8],
-    t: &Table,
-    key: K,
-    item: Item,
-) -> mlua::Result<()> {
-    match item {
-        Item::Val(v) => t.raw_set(key, v),
-        Item::Str {
-            escaped,
-            start,
-            end,
-        } => {
-            let bytes = item_bytes(src, arena, escaped, start, end);
-            match std::str::from_utf8(bytes) {
-                Ok(s) => t.raw_set(key, s),
-                Err(_) => t.raw_set(key, lua.create_string(bytes)?),
+/// Pushes a buffered item. `Item::Table` pushes a copy of the stack slot
+/// `*next_table` and advances it to the following buffered table.
+///
+/// # Safety
+/// One free stack slot; for `Item::Table`, `*next_table` must be the slot
+/// of that table.
+unsafe fn push_item(l: State, src: &[u8], arena: &[u8], item: Item, next_table: &mut c_int) {
+    // SAFETY: the caller reserved the slot; the string bytes are Rust-owned
+    // (arena) or in the argument string anchored at stack index 1.
+    unsafe {
+        match item {
+            Item::Num(n) => ffi::lua_pushnumber(l, n),
+            Item::Bool(b) => ffi::lua_pushboolean(l, c_int::from(b)),
+            Item::Null => ffi::lua_pushlightuserdata(l, std::ptr::null_mut()),
+            Item::Str {
+                escaped,
+                start,
+                end,
+            } => push_bytes(l, item_bytes(src, arena, escaped, start, end)),
+            Item::Table => {
+                ffi::lua_pushvalue(l, *next_table);
+                *next_table += 1;
             }
         }
     }
 }
 
-/// `t[key] = value` for an object member.
-fn set_member(
-    lua: &Lua,
-    src: &[u8],
-    arena: &[u8],
-    t: &Table,
-    key: Item,
-    value: Item,
-) -> mlua::Result<()> {
-    match key {
-        Item::Val(k) => set_value(lua, src, arena, t, k, value),
-        Item::Str {
-            escaped,
-            start,
-            end,
-        } => {
-            let bytes = item_bytes(src, arena, escaped, start, end);
-            match std::str::from_utf8(bytes) {
-                Ok(k) => set_value(lua, src, arena, t, k, value),
-                Err(_) => set_value(lua, src, arena, t, lua.create_string(bytes)?, value),
-            }
-        }
-    }
-}
-
-pub(crate) enum DecodeError {
-    Msg(String),
-    Lua(mlua::Error),
-}
-
-impl From<mlua::Error> for DecodeError {
-    fn from(e: mlua::Error) -> Self {
-        DecodeError::Lua(e)
-    }
-}
-
-impl DecodeError {
-    pub fn into_message(self) -> String {
-        match self {
-            DecodeError::Msg(m) => m,
-            DecodeError::Lua(e) => e.to_string(),
-        }
-    }
-}
+/// A decoding failure: the message the caller raises (or returns).
+pub(crate) struct DecodeError(pub String);
 
 type Result<T> = std::result::Result<T, DecodeError>;
 
+/// Table sizes for lua_createtable (LuaJIT caps them far below this).
+fn size_hint(n: usize) -> c_int {
+    c_int::try_from(n).unwrap_or(c_int::MAX)
+}
+
 pub(crate) struct Decoder<'a> {
-    lua: &'a Lua,
+    l: State,
     src: &'a [u8],
     pos: usize,
     depth: u32,
     cfg: Config,
-    array_mt: Option<&'a Table>,
+    /// Stack (pseudo-)index of `cjson.array_mt` when decoded arrays get it.
+    array_mt: Option<c_int>,
     s: &'a mut Scratch,
 }
+
+/// Bytes that end a run of plain string contents: the closing quote, an
+/// escape, or the NUL that ends the document.
+const STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0] = true;
+    t
+};
 
 const fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
@@ -230,18 +216,19 @@ fn hex4(src: &[u8], at: usize) -> Option<u32> {
 }
 
 impl<'a> Decoder<'a> {
+    /// `src` must stay valid (anchored on the Lua stack) while decoding.
     pub fn new(
-        lua: &'a Lua,
+        l: State,
         src: &'a [u8],
         cfg: Config,
-        array_mt: Option<&'a Table>,
+        array_mt: Option<c_int>,
         s: &'a mut Scratch,
     ) -> Self {
         s.arena.clear();
         s.pending.clear();
         s.frames.clear();
         Decoder {
-            lua,
+            l,
             src,
             pos: 0,
             depth: 0,
@@ -259,7 +246,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn parse_error(&self, expected: &str, tok: &Token) -> DecodeError {
-        DecodeError::Msg(format!(
+        DecodeError(format!(
             "Expected {expected} but found {} at character {}",
             tok.kind.name(),
             tok.index + 1
@@ -311,23 +298,22 @@ impl<'a> Decoder<'a> {
         let index = self.pos;
         let src = self.src;
         let start = self.pos + 1;
-        let mut i = start;
-        while i < src.len() {
-            match src[i] {
-                b'"' => {
-                    self.pos = i + 1;
-                    return Token {
-                        kind: Kind::Str {
-                            start,
-                            end: i,
-                            escaped: false,
-                        },
-                        index,
-                    };
-                }
-                b'\\' | 0 => break,
-                _ => i += 1,
-            }
+        let rest = &src[start..];
+        let mut i = start
+            + rest
+                .iter()
+                .position(|&b| STRING_STOP[b as usize])
+                .unwrap_or(rest.len());
+        if src.get(i) == Some(&b'"') {
+            self.pos = i + 1;
+            return Token {
+                kind: Kind::Str {
+                    start,
+                    end: i,
+                    escaped: false,
+                },
+                index,
+            };
         }
         let buf = &mut self.s.arena;
         let arena_start = buf.len();
@@ -385,7 +371,7 @@ impl<'a> Decoder<'a> {
                     // Copy the run up to the next special byte in one go.
                     let run_end = src[i..]
                         .iter()
-                        .position(|&b| b == b'"' || b == b'\\' || b == 0)
+                        .position(|&b| STRING_STOP[b as usize])
                         .map_or(src.len(), |p| i + p);
                     buf.extend_from_slice(&src[i..run_end]);
                     i = run_end;
@@ -451,55 +437,59 @@ impl<'a> Decoder<'a> {
     }
 
     fn string_item(kind: Kind) -> Item {
-        let Kind::Str {
-            start,
-            end,
-            escaped,
-        } = kind
-        else {
-            unreachable!("string_item called on a non-string token")
-        };
-        Item::Str {
-            escaped,
-            start,
-            end,
+        match kind {
+            Kind::Str {
+                start,
+                end,
+                escaped,
+            } => Item::Str {
+                escaped,
+                start,
+                end,
+            },
+            // Only called on string tokens.
+            _ => Item::Null,
         }
     }
 
-    fn item_value(&self, item: Item) -> Result<Value> {
-        Ok(match item {
-            Item::Val(v) => v,
-            Item::Str {
-                escaped,
-                start,
-                end,
-            } => Value::String(self.lua.create_string(item_bytes(
-                self.src,
-                &self.s.arena,
-                escaped,
-                start,
-                end,
-            ))?),
-        })
+    /// Nesting beyond the limits, or a Lua stack that cannot grow any
+    /// further (which the C module reports the same way).
+    fn nesting_error(depth: u32, pos: usize) -> DecodeError {
+        DecodeError(format!(
+            "Found too many nested data structures ({depth}) at character {pos}"
+        ))
+    }
+
+    fn internal_error() -> DecodeError {
+        DecodeError("cjson: internal decoder error".into())
     }
 
     fn descend(&mut self) -> Result<()> {
         self.depth += 1;
-        if self.depth > self.cfg.decode_max_depth || self.depth > HARD_DEPTH_LIMIT {
-            return Err(DecodeError::Msg(format!(
-                "Found too many nested data structures ({}) at character {}",
-                self.depth, self.pos
-            )));
+        // Three slots cover creating an empty container here.
+        if self.depth > self.cfg.decode_max_depth
+            || self.depth > HARD_DEPTH_LIMIT
+            // SAFETY: lua_checkstack only grows the stack.
+            || unsafe { ffi::lua_checkstack(self.l, 3) } == 0
+        {
+            return Err(Self::nesting_error(self.depth, self.pos));
         }
         Ok(())
     }
 
-    fn new_array(&self, capacity: usize) -> Result<Table> {
-        let t = self.lua.create_table_with_capacity(capacity, 0)?;
+    /// Sets `cjson.array_mt` on the array table at `t` if configured.
+    ///
+    /// # Safety
+    /// `t` is the absolute index of a table; one free stack slot.
+    unsafe fn mark_array(&self, t: c_int) {
         if let Some(mt) = self.array_mt {
-            t.set_metatable(Some(mt.clone()))?;
+            // SAFETY: see the function's contract; `mt` is a valid
+            // (pseudo-)index of a table.
+            unsafe {
+                ffi::lua_pushvalue(self.l, mt);
+                ffi::lua_setmetatable(self.l, t);
+            }
         }
-        Ok(t)
     }
 
     /// Reads an object key (the current token must be a string) and the
@@ -516,81 +506,155 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
-    /// Moves the innermost container's buffered elements into a new table.
-    fn flush_top(&mut self, exact: bool) -> Result<Table> {
-        let frame = self.s.frames.last().expect("open container");
-        let start = frame.start;
-        let object = frame.object;
-        let count = self.s.pending.len() - start;
-        let (lua, src, arena) = (self.lua, self.src, &self.s.arena);
-        let table = if object {
-            let pairs = count / 2;
-            let t = lua.create_table_with_capacity(0, if exact { pairs } else { pairs * 2 })?;
-            let mut it = self.s.pending.drain(start..);
-            while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                set_member(lua, src, arena, &t, k, v)?;
-            }
-            t
-        } else {
-            let t = lua.create_table_with_capacity(if exact { count } else { count * 2 }, 0)?;
-            if let Some(mt) = self.array_mt {
-                t.set_metatable(Some(mt.clone()))?;
-            }
-            for (i, v) in self.s.pending.drain(start..).enumerate() {
-                set_value(lua, src, arena, &t, i + 1, v)?;
-            }
-            t
+    /// Moves the innermost container's buffered elements into a new table,
+    /// which ends up on top of the stack in place of the buffered tables.
+    fn flush_top(&mut self, exact: bool) -> Result<()> {
+        let l = self.l;
+        let (object, start, tables) = match self.s.frames.last() {
+            Some(f) => (f.object, f.start, f.tables),
+            None => return Err(Self::internal_error()),
         };
-        let frame = self.s.frames.last_mut().expect("open container");
-        if !object {
-            frame.stored = count;
+        // SAFETY: lua_checkstack only grows the stack.
+        if unsafe { ffi::lua_checkstack(l, 3) } == 0 {
+            return Err(Self::nesting_error(self.depth, self.pos));
         }
-        Ok(table)
-    }
-
-    /// Adds a completed value to the innermost open container.
-    fn add_to_container(&mut self, v: Item) -> Result<()> {
-        let frame = self.s.frames.last_mut().expect("open container");
-        if let Some(t) = &frame.table {
-            let (lua, src, arena) = (self.lua, self.src, &self.s.arena);
-            if frame.object {
-                let key = self.s.pending.pop().expect("buffered object key");
-                set_member(lua, src, arena, t, key, v)?;
+        let s = &mut *self.s;
+        let count = s.pending.len() - start;
+        let items = &s.pending[start..];
+        // SAFETY: 3 slots are free (table, key, value). The buffered tables
+        // are the topmost `tables` slots, in the order of their items.
+        unsafe {
+            let top = ffi::lua_gettop(l);
+            let first_table = top - tables + 1;
+            let mut next_table = first_table;
+            let t = top + 1;
+            if object {
+                let pairs = count / 2;
+                ffi::lua_createtable(l, 0, size_hint(if exact { pairs } else { pairs * 2 }));
+                for pair in items.chunks_exact(2) {
+                    push_item(l, self.src, &s.arena, pair[0], &mut next_table);
+                    push_item(l, self.src, &s.arena, pair[1], &mut next_table);
+                    ffi::lua_rawset(l, t);
+                }
             } else {
-                frame.stored += 1;
-                set_value(lua, src, arena, t, frame.stored, v)?;
+                ffi::lua_createtable(l, size_hint(if exact { count } else { count * 2 }), 0);
+                if let Some(mt) = self.array_mt {
+                    ffi::lua_pushvalue(l, mt);
+                    ffi::lua_setmetatable(l, t);
+                }
+                for (i, item) in items.iter().enumerate() {
+                    push_item(l, self.src, &s.arena, *item, &mut next_table);
+                    ffi::lua_rawseti_(l, t, size_hint(i + 1));
+                }
             }
-            return Ok(());
+            if tables > 0 {
+                ffi::lua_replace(l, first_table);
+                ffi::lua_settop(l, first_table);
+            }
         }
-        self.s.pending.push(v);
-        let buffered = self.s.pending.len() - frame.start;
-        if buffered >= FRAME_BUFFER_LIMIT || self.s.pending.len() >= TOTAL_BUFFER_LIMIT {
-            let t = self.flush_top(false)?;
-            self.s.frames.last_mut().expect("open container").table = Some(t);
+        s.pending.truncate(start);
+        if let Some(frame) = s.frames.last_mut() {
+            frame.tables = 0;
+            if !object {
+                frame.stored = size_hint(count);
+            }
         }
         Ok(())
     }
 
-    fn close_container(&mut self) -> Result<Value> {
-        self.depth -= 1;
-        let t = match self
-            .s
-            .frames
-            .last_mut()
-            .expect("open container")
-            .table
-            .take()
-        {
-            Some(t) => t,
-            None => self.flush_top(true)?,
+    /// Adds a completed value to the innermost open container. An
+    /// `Item::Table` value is the table on top of the stack.
+    fn add_to_container(&mut self, v: Item) -> Result<()> {
+        let (l, depth, pos) = (self.l, self.depth, self.pos);
+        let s = &mut *self.s;
+        let Some(frame) = s.frames.last_mut() else {
+            return Err(Self::internal_error());
         };
-        self.s.frames.pop();
-        Ok(Value::Table(t))
+        if frame.table != 0 {
+            let t = frame.table;
+            // SAFETY: lua_checkstack only grows the stack.
+            if unsafe { ffi::lua_checkstack(l, 2) } == 0 {
+                return Err(Self::nesting_error(depth, pos));
+            }
+            let mut no_table = 0;
+            // SAFETY: 2 free slots; `t` is the frame's table and a table
+            // value is the top slot. Keys and scalars push no table.
+            unsafe {
+                if frame.object {
+                    let Some(key) = s.pending.pop() else {
+                        return Err(Self::internal_error());
+                    };
+                    push_item(l, self.src, &s.arena, key, &mut no_table);
+                    if matches!(v, Item::Table) {
+                        ffi::lua_insert(l, -2);
+                    } else {
+                        push_item(l, self.src, &s.arena, v, &mut no_table);
+                    }
+                    ffi::lua_rawset(l, t);
+                } else {
+                    frame.stored += 1;
+                    if !matches!(v, Item::Table) {
+                        push_item(l, self.src, &s.arena, v, &mut no_table);
+                    }
+                    ffi::lua_rawseti_(l, t, frame.stored);
+                }
+            }
+            return Ok(());
+        }
+        if matches!(v, Item::Table) {
+            frame.tables += 1;
+        }
+        s.pending.push(v);
+        let buffered = s.pending.len() - frame.start;
+        if buffered >= FRAME_BUFFER_LIMIT || s.pending.len() >= TOTAL_BUFFER_LIMIT {
+            self.flush_top(false)?;
+            // SAFETY: reads the stack top.
+            let t = unsafe { ffi::lua_gettop(l) };
+            if let Some(frame) = self.s.frames.last_mut() {
+                frame.table = t;
+            }
+        }
+        Ok(())
     }
 
-    pub fn decode(mut self) -> Result<Value> {
+    /// Closes the innermost container, leaving its table on top of the stack.
+    fn close_container(&mut self) -> Result<Item> {
+        self.depth -= 1;
+        let flushed = match self.s.frames.last() {
+            Some(f) => f.table != 0,
+            None => return Err(Self::internal_error()),
+        };
+        // A flushed table is already on top: its later elements were stored
+        // (and popped) directly.
+        if !flushed {
+            self.flush_top(true)?;
+        }
+        self.s.frames.pop();
+        Ok(Item::Table)
+    }
+
+    /// Pushes a new empty container's table.
+    fn empty_container(&mut self, array: bool) -> Item {
+        self.depth -= 1;
+        // SAFETY: `descend` reserved the slots.
+        unsafe {
+            ffi::lua_createtable(self.l, 0, 0);
+            if array {
+                self.mark_array(ffi::lua_gettop(self.l));
+            }
+        }
+        Item::Table
+    }
+
+    /// Parses the whole document and leaves its value on top of the stack.
+    /// On error the stack holds leftovers (the caller resets it).
+    ///
+    /// # Safety
+    /// Must run inside a C function of `self.l` whose stack holds nothing
+    /// above the argument string (or the number it was converted from).
+    pub unsafe fn decode(mut self) -> Result<()> {
         if self.src.len() >= 2 && (self.src[0] == 0 || self.src[1] == 0) {
-            return Err(DecodeError::Msg(
+            return Err(DecodeError(
                 "JSON parser does not support UTF-16 or UTF-32".into(),
             ));
         }
@@ -602,14 +666,14 @@ impl<'a> Decoder<'a> {
                     self.descend()?;
                     tok = self.next_token();
                     if tok.kind == Kind::ObjEnd {
-                        self.depth -= 1;
-                        Item::Val(Value::Table(self.lua.create_table()?))
+                        self.empty_container(false)
                     } else {
                         self.s.frames.push(Frame {
                             object: true,
                             start: self.s.pending.len(),
-                            table: None,
+                            table: 0,
                             stored: 0,
+                            tables: 0,
                         });
                         self.object_key(tok)?;
                         tok = self.next_token();
@@ -620,22 +684,22 @@ impl<'a> Decoder<'a> {
                     self.descend()?;
                     tok = self.next_token();
                     if tok.kind == Kind::ArrEnd {
-                        self.depth -= 1;
-                        Item::Val(Value::Table(self.new_array(0)?))
+                        self.empty_container(true)
                     } else {
                         self.s.frames.push(Frame {
                             object: false,
                             start: self.s.pending.len(),
-                            table: None,
+                            table: 0,
                             stored: 0,
+                            tables: 0,
                         });
                         continue;
                     }
                 }
                 Kind::Str { .. } => Self::string_item(tok.kind),
-                Kind::Num(n) => Item::Val(Value::Number(n)),
-                Kind::Bool(b) => Item::Val(Value::Boolean(b)),
-                Kind::Null => Item::Val(Value::LightUserData(LightUserData(std::ptr::null_mut()))),
+                Kind::Num(n) => Item::Num(n),
+                Kind::Bool(b) => Item::Bool(b),
+                Kind::Null => Item::Null,
                 _ => return Err(self.parse_error("value", &tok)),
             };
             // Attach the completed value, closing as many containers as the
@@ -646,14 +710,23 @@ impl<'a> Decoder<'a> {
                     if end.kind != Kind::End {
                         return Err(self.parse_error("the end", &end));
                     }
-                    return self.item_value(val);
+                    let mut no_table = 0;
+                    // A table result is already on top.
+                    if !matches!(val, Item::Table) {
+                        // SAFETY: a scalar result goes into the C function's
+                        // LUA_MINSTACK slots (nothing else is on the stack).
+                        unsafe {
+                            push_item(self.l, self.src, &self.s.arena, val, &mut no_table);
+                        }
+                    }
+                    return Ok(());
                 };
                 let object = frame.object;
                 self.add_to_container(val)?;
                 tok = self.next_token();
                 match (object, tok.kind) {
                     (true, Kind::ObjEnd) | (false, Kind::ArrEnd) => {
-                        val = Item::Val(self.close_container()?);
+                        val = self.close_container()?;
                     }
                     (true, Kind::Comma) => {
                         tok = self.next_token();

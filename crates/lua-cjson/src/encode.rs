@@ -1,9 +1,12 @@
-//! Lua value -> JSON text.
+//! Lua value -> JSON text, over the raw Lua C API.
 
-use mlua::{Table, Value};
+use std::ffi::{c_int, c_void};
+
+use mlua::ffi;
 
 use crate::number::format_g;
-use crate::{Config, InvalidNumbers, Shared, HARD_DEPTH_LIMIT};
+use crate::raw::{string_bytes, type_name, State};
+use crate::{Config, InvalidNumbers, HARD_DEPTH_LIMIT};
 
 /// Escape classes: 0 = copy verbatim, 1 = always escaped, 2 = `/` (escaped
 /// only when `encode_escape_forward_slash` is on).
@@ -45,13 +48,41 @@ fn push_escape(out: &mut Vec<u8>, b: u8) {
     }
 }
 
+/// Appends `s` as a JSON string literal.
 pub(crate) fn push_string(out: &mut Vec<u8>, s: &[u8], escape_slash: bool) {
-    out.reserve(s.len() + 2);
+    // ESCAPE_CLASS bits: 1 = always escaped, 2 = `/`.
+    let mask = if escape_slash { 3 } else { 1 };
+    match s.iter().position(|&b| ESCAPE_CLASS[b as usize] & mask != 0) {
+        // The common case: one bulk copy.
+        None => {
+            let n = s.len();
+            out.reserve(n + 2);
+            // SAFETY: `reserve` made room for n + 2 more bytes; all of them
+            // are written before the length is extended over them, and `s`
+            // (Lua string memory) cannot overlap the Vec's buffer.
+            unsafe {
+                let len = out.len();
+                let dst = out.as_mut_ptr().add(len);
+                dst.write(b'"');
+                std::ptr::copy_nonoverlapping(s.as_ptr(), dst.add(1), n);
+                dst.add(n + 1).write(b'"');
+                out.set_len(len + n + 2);
+            }
+        }
+        Some(first) => push_escaped(out, s, first, mask),
+    }
+}
+
+/// `push_string` for a string whose first byte needing an escape is at
+/// `first`.
+#[cold]
+fn push_escaped(out: &mut Vec<u8>, s: &[u8], first: usize, mask: u8) {
+    out.reserve(s.len() + 8);
     out.push(b'"');
-    let mut run = 0;
-    for (i, &b) in s.iter().enumerate() {
-        let class = ESCAPE_CLASS[b as usize];
-        if class == 0 || (class == 2 && !escape_slash) {
+    out.extend_from_slice(&s[..first]);
+    let mut run = first;
+    for (i, &b) in s.iter().enumerate().skip(first) {
+        if ESCAPE_CLASS[b as usize] & mask == 0 {
             continue;
         }
         out.extend_from_slice(&s[run..i]);
@@ -62,32 +93,14 @@ pub(crate) fn push_string(out: &mut Vec<u8>, s: &[u8], escape_slash: bool) {
     out.push(b'"');
 }
 
-/// Lua's own type names (as `type()` / `lua_typename` report them), used in
-/// lua-cjson's error messages.
-pub(crate) fn lua_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Nil => "nil",
-        Value::Boolean(_) => "boolean",
-        Value::Integer(_) | Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Table(_) => "table",
-        Value::Function(_) => "function",
-        Value::Thread(_) => "thread",
-        // The only other type LuaJIT has is FFI cdata.
-        Value::Other(_) => "cdata",
-        _ => "userdata",
-    }
-}
-
 /// Encoding failure. Kept small and formatted only once it reaches the
-/// caller, because it travels through every recursive frame.
+/// caller.
 pub(crate) enum EncodeError {
     Nesting(u32),
     Sparse,
     BadKey(&'static str),
     Unsupported(&'static str),
     InvalidNumber,
-    Lua(Box<mlua::Error>),
 }
 
 impl EncodeError {
@@ -102,83 +115,130 @@ impl EncodeError {
             EncodeError::InvalidNumber => {
                 "Cannot serialise number: must not be NaN or Infinity".into()
             }
-            EncodeError::Lua(e) => e.to_string(),
         }
     }
-}
-
-fn lua_err(e: mlua::Error) -> EncodeError {
-    EncodeError::Lua(Box::new(e))
 }
 
 type Result<T> = std::result::Result<T, EncodeError>;
 
-// Out-of-line so that mlua's stack bookkeeping does not enlarge the
-// recursive frame.
-#[inline(never)]
-fn raw_index(t: &Table, i: usize) -> Result<Value> {
-    t.raw_get(i).map_err(lua_err)
+/// Whether a numeric key counts as an array index for lua-cjson: a positive
+/// integral number. Beyond C int range the C module's index conversion
+/// overflows and the table ends up an object, so such keys are not indexes
+/// here.
+fn is_array_index(n: f64) -> bool {
+    // The range check comes first, so the conversion is exact for integral
+    // values (and NaN fails it).
+    n >= 1.0 && n <= f64::from(i32::MAX) && f64::from(n as i32) == n
 }
 
-/// Whether `k` counts as an array index for lua-cjson: a positive integral
-/// number. Beyond C int range the C module's index conversion overflows and
-/// the table ends up an object, so such keys are not indexes here.
-fn is_array_index(k: &Value) -> bool {
-    match *k {
-        Value::Integer(i) => i >= 1 && i <= i64::from(i32::MAX),
-        Value::Number(n) => n >= 1.0 && n.floor() == n && n <= f64::from(i32::MAX),
-        _ => false,
-    }
+/// `Frame::len` of an object frame.
+const OBJECT: c_int = -1;
+
+/// One open table of the explicit traversal stack.
+///
+/// Lua stack layout while a frame is open: the table at `t`; for an object,
+/// the current `lua_next` key right above it. The element being written is
+/// pushed on top (and is the child frame's `t` when it is a table).
+#[derive(Clone, Copy)]
+pub(crate) struct Frame {
+    /// Absolute stack index of the table.
+    t: c_int,
+    /// Number of array elements, or `OBJECT`.
+    len: c_int,
+    /// Array elements written so far.
+    i: c_int,
+    /// No element has been written yet (no comma needed).
+    first: bool,
+    /// Objects: the first entry (key and value) is already on the stack,
+    /// fetched by the classification walk.
+    fetched: bool,
 }
 
-/// Error used only to end a `Table::for_each` walk early; the real outcome
-/// is carried separately. Building it does not allocate.
-fn stop_iteration() -> mlua::Error {
-    mlua::Error::RuntimeError(String::new())
+/// Buffers reused across `encode` calls of one module instance.
+#[derive(Default)]
+pub(crate) struct EncodeScratch {
+    pub out: Vec<u8>,
+    frames: Vec<Frame>,
 }
-
-/// Nesting handled by plain recursion; deeper levels switch to an explicit
-/// stack so that no document can exhaust the thread's stack (a recursive
-/// level costs a few hundred bytes, far more in unoptimised builds).
-const RECURSION_LIMIT: u32 = 100;
 
 enum Shape {
     /// Already written in full (an empty `[]` or `{}`).
     Done,
-    Array(usize),
-    Object,
+    Array(c_int),
+    /// `fetched`: the first entry is on the stack (see `Frame::fetched`).
+    Object {
+        fetched: bool,
+    },
 }
 
+/// Result of lua-cjson's array-length walk.
+enum Length {
+    /// Every key is a positive integer; the largest one.
+    Array(c_int),
+    /// The table must be an object. `fetched`: the very first entry had a
+    /// non-index key and is left on the stack (key, value) so that the
+    /// object walk can start from it instead of calling `lua_next` again.
+    Object { fetched: bool },
+}
+
+/// lua-cjson's encoder over the raw C API. Nesting is handled with an
+/// explicit stack of frames (no recursion), so document depth never touches
+/// the Rust stack; Lua stack use is 2 slots per level, checked with
+/// `lua_checkstack` as each table is opened.
 pub(crate) struct Encoder<'a> {
-    pub out: Vec<u8>,
+    l: State,
+    s: &'a mut EncodeScratch,
     cfg: Config,
-    shared: &'a Shared,
-    /// Whether tables may try the single-pass encodings. Cleared below
-    /// a table whose attempt was abandoned, so that no subtree is encoded
-    /// more than twice (nested retries would otherwise multiply).
-    speculate: bool,
+    array_mt: *const c_void,
+    empty_array_mt: *const c_void,
 }
 
 impl<'a> Encoder<'a> {
-    pub fn new(out: Vec<u8>, cfg: Config, shared: &'a Shared) -> Self {
+    pub fn new(
+        l: State,
+        s: &'a mut EncodeScratch,
+        cfg: Config,
+        array_mt: *const c_void,
+        empty_array_mt: *const c_void,
+    ) -> Self {
+        s.frames.clear();
         Encoder {
-            out,
+            l,
+            s,
             cfg,
-            shared,
-            speculate: true,
+            array_mt,
+            empty_array_mt,
         }
     }
 
-    pub fn encode(&mut self, v: &Value) -> Result<()> {
-        match v {
-            Value::Table(t) => self.table(t, 0),
-            other => self.scalar(other).map(|_| ()),
+    /// Appends the JSON text of the value at `idx` to the output buffer.
+    /// The Lua stack is left as it was on success (not on error).
+    ///
+    /// # Safety
+    /// Must run inside a C function of `l` with at least one free stack
+    /// slot (any C function starts with `LUA_MINSTACK`); `idx` must be a
+    /// valid absolute index.
+    pub unsafe fn encode(&mut self, idx: c_int) -> Result<()> {
+        let l = self.l;
+        // SAFETY: `idx` is valid (caller contract).
+        let t = unsafe { ffi::lua_type(l, idx) };
+        if t != ffi::LUA_TTABLE {
+            // SAFETY: as above.
+            unsafe { self.scalar(idx, t) }?;
+            return Ok(());
+        }
+        // SAFETY: one free slot is guaranteed by the caller; `open` checks
+        // for more before using them.
+        unsafe {
+            ffi::lua_pushvalue(l, idx);
+            self.open(1)?;
+            self.walk()
         }
     }
 
     fn number(&mut self, n: f64) -> Result<()> {
         if n.is_finite() {
-            format_g(&mut self.out, n, self.cfg.encode_number_precision);
+            format_g(&mut self.s.out, n, self.cfg.encode_number_precision);
             return Ok(());
         }
         let text: &[u8] = match self.cfg.encode_invalid_numbers {
@@ -188,134 +248,217 @@ impl<'a> Encoder<'a> {
             InvalidNumbers::On if n < 0.0 => b"-Infinity",
             InvalidNumbers::On => b"Infinity",
         };
-        self.out.extend_from_slice(text);
+        self.s.out.extend_from_slice(text);
         Ok(())
     }
 
-    /// Appends a non-table value. `Ok(false)`: skipped (unsupported type with
-    /// `encode_skip_unsupported_value_types` on).
-    #[inline(never)]
-    fn scalar(&mut self, v: &Value) -> Result<bool> {
-        match v {
-            Value::Nil => self.out.extend_from_slice(b"null"),
-            Value::Boolean(true) => self.out.extend_from_slice(b"true"),
-            Value::Boolean(false) => self.out.extend_from_slice(b"false"),
-            Value::Integer(i) => self.number(*i as f64)?,
-            Value::Number(n) => self.number(*n)?,
-            Value::String(s) => push_string(
-                &mut self.out,
-                &s.as_bytes(),
-                self.cfg.encode_escape_forward_slash,
-            ),
-            Value::LightUserData(p) if p.0.is_null() => self.out.extend_from_slice(b"null"),
-            Value::LightUserData(p) if *p == crate::empty_array_ptr() => {
-                self.out.extend_from_slice(b"[]")
+    fn unsupported(&self, t: c_int) -> Result<bool> {
+        if self.cfg.encode_skip_unsupported_value_types {
+            return Ok(false);
+        }
+        Err(EncodeError::Unsupported(type_name(t)))
+    }
+
+    /// Appends the non-table value at `idx`, of Lua type `t`. `Ok(false)`:
+    /// skipped (unsupported type with `encode_skip_unsupported_value_types`
+    /// on).
+    ///
+    /// # Safety
+    /// `idx` must be a valid stack index holding a value of type `t`.
+    unsafe fn scalar(&mut self, idx: c_int, t: c_int) -> Result<bool> {
+        let l = self.l;
+        // SAFETY: `idx` is valid (caller contract); lua_tolstring is only
+        // reached for strings (no in-place conversion), lua_touserdata only
+        // reads the slot.
+        unsafe {
+            match t {
+                ffi::LUA_TNIL => self.s.out.extend_from_slice(b"null"),
+                ffi::LUA_TBOOLEAN => {
+                    let text: &[u8] = if ffi::lua_toboolean(l, idx) != 0 {
+                        b"true"
+                    } else {
+                        b"false"
+                    };
+                    self.s.out.extend_from_slice(text);
+                }
+                ffi::LUA_TNUMBER => self.number(ffi::lua_tonumber(l, idx))?,
+                ffi::LUA_TSTRING => push_string(
+                    &mut self.s.out,
+                    string_bytes(l, idx),
+                    self.cfg.encode_escape_forward_slash,
+                ),
+                ffi::LUA_TLIGHTUSERDATA => {
+                    let p = ffi::lua_touserdata(l, idx);
+                    if p.is_null() {
+                        self.s.out.extend_from_slice(b"null");
+                    } else if p == crate::empty_array_ptr() {
+                        self.s.out.extend_from_slice(b"[]");
+                    } else {
+                        return self.unsupported(ffi::LUA_TLIGHTUSERDATA);
+                    }
+                }
+                t => return self.unsupported(t),
             }
-            _ if self.cfg.encode_skip_unsupported_value_types => return Ok(false),
-            other => return Err(EncodeError::Unsupported(lua_type_name(other))),
         }
         Ok(true)
     }
 
-    #[inline(never)]
-    fn key(&mut self, k: &Value) -> Result<()> {
-        match k {
-            Value::String(s) => push_string(
-                &mut self.out,
-                &s.as_bytes(),
-                self.cfg.encode_escape_forward_slash,
-            ),
-            Value::Integer(i) => {
-                self.out.push(b'"');
-                self.number(*i as f64)?;
-                self.out.push(b'"');
+    /// Appends the object key at `idx` and the colon after it.
+    ///
+    /// # Safety
+    /// `idx` must be a valid stack index. The key of a live `lua_next`
+    /// traversal is fine: numbers are read with `lua_tonumber` and only
+    /// strings reach `lua_tolstring`, so the slot is never converted.
+    unsafe fn key(&mut self, idx: c_int) -> Result<()> {
+        let l = self.l;
+        // SAFETY: see the function's contract.
+        unsafe {
+            match ffi::lua_type(l, idx) {
+                ffi::LUA_TSTRING => push_string(
+                    &mut self.s.out,
+                    string_bytes(l, idx),
+                    self.cfg.encode_escape_forward_slash,
+                ),
+                ffi::LUA_TNUMBER => {
+                    self.s.out.push(b'"');
+                    self.number(ffi::lua_tonumber(l, idx))?;
+                    self.s.out.push(b'"');
+                }
+                t => return Err(EncodeError::BadKey(type_name(t))),
             }
-            Value::Number(n) => {
-                self.out.push(b'"');
-                self.number(*n)?;
-                self.out.push(b'"');
-            }
-            other => return Err(EncodeError::BadKey(lua_type_name(other))),
         }
-        self.out.push(b':');
+        self.s.out.push(b':');
         Ok(())
     }
 
-    fn check_depth(&self, depth: u32) -> Result<()> {
-        if depth > self.cfg.encode_max_depth || depth > HARD_DEPTH_LIMIT {
+    /// Starts the table on top of the stack, at nesting `depth`: writes its
+    /// opening and pushes its frame, or writes it whole and pops it.
+    ///
+    /// # Safety
+    /// The top of the stack must be a table.
+    unsafe fn open(&mut self, depth: u32) -> Result<()> {
+        let l = self.l;
+        // Like the C module: the depth limit, or the Lua stack unable to hold
+        // another level, is "excessive nesting".
+        if depth > self.cfg.encode_max_depth
+            || depth > HARD_DEPTH_LIMIT
+            // SAFETY: lua_checkstack only grows the stack.
+            || unsafe { ffi::lua_checkstack(l, 3) } == 0
+        {
             return Err(EncodeError::Nesting(depth));
         }
+        // SAFETY: the table is on top (caller contract) and 3 slots are free.
+        unsafe {
+            let t = ffi::lua_gettop(l);
+            match self.classify(t)? {
+                Shape::Done => ffi::lua_pop(l, 1),
+                Shape::Array(len) => {
+                    self.s.out.push(b'[');
+                    self.s.frames.push(Frame {
+                        t,
+                        len,
+                        i: 0,
+                        first: true,
+                        fetched: false,
+                    });
+                }
+                Shape::Object { fetched } => {
+                    self.s.out.push(b'{');
+                    if !fetched {
+                        ffi::lua_pushnil(l);
+                    }
+                    self.s.frames.push(Frame {
+                        t,
+                        len: OBJECT,
+                        i: 0,
+                        first: true,
+                        fetched,
+                    });
+                }
+            }
+        }
         Ok(())
     }
 
-    /// Decides how a table is written, following lua-cjson's rules.
-    #[inline(never)]
-    fn classify(&mut self, t: &Table, depth: u32) -> Result<Shape> {
-        self.check_depth(depth)?;
-        let mt = t.metatable().map(|m| m.to_pointer());
-        if mt.is_some() && mt == Some(self.shared.array_mt_ptr) {
+    /// Decides how the table at `t` is written, following lua-cjson's rules.
+    ///
+    /// # Safety
+    /// `t` must be the absolute index of a table, with 2 free slots above
+    /// the top.
+    unsafe fn classify(&mut self, t: c_int) -> Result<Shape> {
+        let l = self.l;
+        // SAFETY: `t` is a table; lua_getmetatable pushes at most one value,
+        // which is popped right away (the metatables compared against are
+        // anchored in the registry, so their addresses are stable).
+        let mt = unsafe {
+            if ffi::lua_getmetatable(l, t) != 0 {
+                let p = ffi::lua_topointer(l, -1);
+                ffi::lua_pop(l, 1);
+                Some(p)
+            } else {
+                None
+            }
+        };
+        if mt == Some(self.array_mt) {
             // array_mt forces array encoding of the sequence part (raw
-            // length, as lua_objlen gives in the C module).
-            return Ok(Shape::Array(t.raw_len()));
+            // length, lua_objlen as in the C module).
+            // SAFETY: `t` is a table.
+            let len = unsafe { ffi::lua_objlen(l, t) };
+            return Ok(Shape::Array(c_int::try_from(len).unwrap_or(c_int::MAX)));
         }
-        match self.array_length(t)? {
-            Some(len) if len > 0 || !self.cfg.encode_empty_table_as_object => Ok(Shape::Array(len)),
-            _ if mt.is_some() && mt == Some(self.shared.empty_array_mt_ptr) => {
-                self.out.extend_from_slice(b"[]");
+        // SAFETY: forwarded contract.
+        match unsafe { self.array_length(t) }? {
+            Length::Array(len) if len > 0 || !self.cfg.encode_empty_table_as_object => {
+                Ok(Shape::Array(len))
+            }
+            len if mt == Some(self.empty_array_mt) => {
+                if let Length::Object { fetched: true } = len {
+                    // SAFETY: drops the fetched key and value.
+                    unsafe { ffi::lua_pop(l, 2) };
+                }
+                self.s.out.extend_from_slice(b"[]");
                 Ok(Shape::Done)
             }
             // Known empty: no need to walk it again as an object.
-            Some(_) => {
-                self.out.extend_from_slice(b"{}");
+            Length::Array(_) => {
+                self.s.out.extend_from_slice(b"{}");
                 Ok(Shape::Done)
             }
-            None => Ok(Shape::Object),
+            Length::Object { fetched } => Ok(Shape::Object { fetched }),
         }
     }
 
-    /// `Some(max_index)` when every key is a positive integer (and the array
-    /// is not excessively sparse), `None` when the table must be an object.
-    fn array_length(&self, t: &Table) -> Result<Option<usize>> {
+    /// lua-cjson's `lua_array_length`: the largest index when every key is
+    /// a positive integer (and the array is not excessively sparse), else
+    /// an object.
+    ///
+    /// # Safety
+    /// As `classify`.
+    unsafe fn array_length(&self, t: c_int) -> Result<Length> {
+        let l = self.l;
         let mut max: f64 = 0.0;
         let mut items: u64 = 0;
-        let index = |k: Value| -> Option<f64> {
-            match k {
-                Value::Integer(i) if is_array_index(&k) => Some(i as f64),
-                Value::Number(n) if is_array_index(&k) => Some(n),
-                _ => None,
-            }
-        };
-        // Values are read as bool, which needs no mlua reference. A table
-        // with a sequence part is most likely an array: walk it with
-        // for_each (cheapest per entry). Others are usually objects that fail
-        // on the first key, where pairs() avoids for_each's protected call.
-        if t.raw_len() > 0 {
-            let mut is_array = true;
-            let res = t.for_each(|k: Value, _: bool| match index(k) {
-                Some(k) => {
-                    max = max.max(k);
-                    items += 1;
-                    Ok(())
-                }
-                None => {
-                    is_array = false;
-                    Err(stop_iteration())
-                }
-            });
-            if !is_array {
-                return Ok(None);
-            }
-            res.map_err(lua_err)?;
-        } else {
-            for pair in t.pairs::<Value, bool>() {
-                let (k, _) = pair.map_err(lua_err)?;
-                match index(k) {
-                    Some(k) => {
+        // SAFETY: `t` is a table and 2 slots are free (key and value of the
+        // raw lua_next walk). The key is only read with lua_type and
+        // lua_tonumber, which never modify the slot.
+        unsafe {
+            ffi::lua_pushnil(l);
+            while ffi::lua_next(l, t) != 0 {
+                if ffi::lua_type(l, -2) == ffi::LUA_TNUMBER {
+                    let k = ffi::lua_tonumber(l, -2);
+                    if is_array_index(k) {
                         max = max.max(k);
                         items += 1;
+                        ffi::lua_pop(l, 1);
+                        continue;
                     }
-                    None => return Ok(None),
                 }
+                if items == 0 {
+                    // The first key: keep the entry for the object walk.
+                    return Ok(Length::Object { fetched: true });
+                }
+                ffi::lua_pop(l, 2);
+                return Ok(Length::Object { fetched: false });
             }
         }
         let ratio = self.cfg.encode_sparse_ratio;
@@ -326,307 +469,73 @@ impl<'a> Encoder<'a> {
             if !self.cfg.encode_sparse_convert {
                 return Err(EncodeError::Sparse);
             }
-            return Ok(None);
+            return Ok(Length::Object { fetched: false });
         }
-        Ok(Some(max as usize))
+        // `max` is integral and at most i32::MAX (see is_array_index).
+        Ok(Length::Array(max as c_int))
     }
 
-    /// Recursive walk for the first `RECURSION_LIMIT` levels.
+    /// Writes the elements of the open frames until the root table is
+    /// closed.
     ///
-    /// Tables without a metatable take single-pass fast paths (one
-    /// `for_each` walk instead of a classification walk plus an encoding
-    /// walk); when a guess turns out wrong the output is rolled back and the
-    /// general path runs with guessing disabled for that subtree, so no
-    /// subtree is encoded more than twice.
-    fn table(&mut self, t: &Table, depth: u32) -> Result<()> {
-        let depth = depth + 1;
-        if depth > RECURSION_LIMIT {
-            return self.table_iterative(t, depth);
-        }
-        if !self.speculate || t.metatable().is_some() {
-            return self.table_general(t, depth);
-        }
-        self.check_depth(depth)?;
-        let done = if t.raw_len() > 0 {
-            self.sequence(t, depth)?
-        } else if t.is_empty() {
-            self.out
-                .extend_from_slice(if self.cfg.encode_empty_table_as_object {
-                    b"{}"
+    /// # Safety
+    /// The frames must describe the Lua stack (as left by `open`).
+    unsafe fn walk(&mut self) -> Result<()> {
+        let l = self.l;
+        while let Some(top) = self.s.frames.last_mut() {
+            let object = top.len == OBJECT;
+            // Fetch the next element onto the stack, or close the table.
+            // SAFETY: `top.t` is the frame's table; `open` reserved 3 slots
+            // for this level, and only key + value are pushed here.
+            let more = unsafe {
+                if object {
+                    std::mem::take(&mut top.fetched) || ffi::lua_next(l, top.t) != 0
+                } else if top.i < top.len {
+                    top.i += 1;
+                    ffi::lua_rawgeti_(l, top.t, top.i);
+                    true
                 } else {
-                    b"[]"
-                });
-            true
-        } else {
-            self.plain_object(t, depth)?
-        };
-        if done {
-            return Ok(());
-        }
-        self.speculate = false;
-        let res = self.table_general(t, depth);
-        self.speculate = true;
-        res
-    }
-
-    /// Single-pass encoding of a table expected to be an object. Returns
-    /// false (nothing written) when every key was a positive integer, i.e.
-    /// the table may have to be an array.
-    fn plain_object(&mut self, t: &Table, depth: u32) -> Result<bool> {
-        let mark = self.out.len();
-        self.out.push(b'{');
-        let mut first = true;
-        let mut object_key_seen = false;
-        let mut failure = None;
-        let res = t.for_each(|k: Value, v: Value| {
-            if !object_key_seen && !is_array_index(&k) {
-                object_key_seen = true;
-            }
-            match self.entry(Some(&k), &v, depth, &mut first) {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    failure = Some(e);
-                    Err(stop_iteration())
-                }
-            }
-        });
-        if let Some(e) = failure {
-            // As an object, the general path fails identically (same next()
-            // order); only a table that may still be an array needs it.
-            if !object_key_seen && self.array_length(t)?.is_some() {
-                self.out.truncate(mark);
-                return Ok(false);
-            }
-            return Err(e);
-        }
-        res.map_err(lua_err)?;
-        if !object_key_seen {
-            self.out.truncate(mark);
-            return Ok(false);
-        }
-        self.out.push(b'}');
-        Ok(true)
-    }
-
-    /// Single-pass encoding of a plain sequence: walks the table once and
-    /// writes elements while the keys come as 1, 2, 3, ... Returns false
-    /// (with nothing written) as soon as the table turns out to be anything
-    /// else; the general two-pass path then decides.
-    fn sequence(&mut self, t: &Table, depth: u32) -> Result<bool> {
-        let mark = self.out.len();
-        self.out.push(b'[');
-        let mut expected: i64 = 1;
-        let mut first = true;
-        let mut not_sequence = false;
-        let mut failure = None;
-        let res = t.for_each(|k: Value, v: Value| {
-            let in_order = match k {
-                Value::Integer(i) => i == expected,
-                Value::Number(n) => n == expected as f64,
-                _ => false,
-            };
-            if !in_order {
-                not_sequence = true;
-                return Err(stop_iteration());
-            }
-            expected += 1;
-            match self.entry(None, &v, depth, &mut first) {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    failure = Some(e);
-                    Err(stop_iteration())
-                }
-            }
-        });
-        if not_sequence {
-            self.out.truncate(mark);
-            return Ok(false);
-        }
-        if let Some(e) = failure {
-            // The general path would visit the same elements in the same
-            // order (as an array or, in next() order, as an object) and fail
-            // identically, unless the sparse-array check rejects the table
-            // first.
-            self.array_length(t)?;
-            return Err(e);
-        }
-        res.map_err(lua_err)?;
-        self.out.push(b']');
-        Ok(true)
-    }
-
-    /// lua-cjson's classification followed by array or object encoding.
-    fn table_general(&mut self, t: &Table, depth: u32) -> Result<()> {
-        match self.classify(t, depth)? {
-            Shape::Done => {}
-            Shape::Array(len) => {
-                self.out.push(b'[');
-                let mut first = true;
-                for i in 1..=len {
-                    let v = raw_index(t, i)?;
-                    self.entry(None, &v, depth, &mut first)?;
-                }
-                self.out.push(b']');
-            }
-            Shape::Object => {
-                self.out.push(b'{');
-                let mut first = true;
-                let mut failure = None;
-                // for_each walks the table with raw lua_next inside one
-                // protected call, far cheaper per entry than mlua's pairs().
-                let res = t.for_each(|k: Value, v: Value| {
-                    match self.entry(Some(&k), &v, depth, &mut first) {
-                        Ok(()) => Ok(()),
-                        Err(e) => {
-                            failure = Some(e);
-                            Err(stop_iteration())
-                        }
-                    }
-                });
-                if let Some(e) = failure {
-                    return Err(e);
-                }
-                res.map_err(lua_err)?;
-                self.out.push(b'}');
-            }
-        }
-        Ok(())
-    }
-
-    /// Appends one array element (`key` None) or object member.
-    fn entry(
-        &mut self,
-        key: Option<&Value>,
-        v: &Value,
-        depth: u32,
-        first: &mut bool,
-    ) -> Result<()> {
-        let mark = self.out.len();
-        if !*first {
-            self.out.push(b',');
-        }
-        if let Some(k) = key {
-            self.key(k)?;
-        }
-        let emitted = match v {
-            Value::Table(child) => self.table(child, depth).map(|_| true)?,
-            other => self.scalar(other)?,
-        };
-        if emitted {
-            *first = false;
-        } else {
-            self.out.truncate(mark);
-        }
-        Ok(())
-    }
-
-    /// Writes the opening of table `t` at `depth` and pushes its frame
-    /// (nothing is pushed when the table was written whole).
-    #[inline(never)]
-    fn open(&mut self, t: Table, depth: u32, stack: &mut Vec<Frame>) -> Result<()> {
-        match self.classify(&t, depth)? {
-            Shape::Done => {}
-            Shape::Array(len) => {
-                self.out.push(b'[');
-                stack.push(Frame::Array {
-                    t,
-                    len,
-                    i: 0,
-                    first: true,
-                });
-            }
-            Shape::Object => {
-                self.out.push(b'{');
-                stack.push(Frame::Object {
-                    t,
-                    key: Value::Nil,
-                    first: true,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Same output as `table`, for deeply nested data: traversal state lives
-    /// in a heap-allocated stack and objects are walked with Lua's raw
-    /// `next`, which (unlike mlua's borrowing pairs iterator) can be resumed
-    /// from a stored key.
-    fn table_iterative(&mut self, root: &Table, depth: u32) -> Result<()> {
-        let mut stack: Vec<Frame> = Vec::new();
-        self.open(root.clone(), depth, &mut stack)?;
-        while let Some(top) = stack.last_mut() {
-            let (item, first) = match top {
-                Frame::Array { t, len, i, first } => {
-                    if *i < *len {
-                        *i += 1;
-                        (Some(raw_index(t, *i)?), first)
-                    } else {
-                        (None, first)
-                    }
-                }
-                Frame::Object { t, key, first } => {
-                    let (k, v): (Value, Value) = self
-                        .shared
-                        .next
-                        .call((t.clone(), std::mem::take(key)))
-                        .map_err(lua_err)?;
-                    if k.is_nil() {
-                        (None, first)
-                    } else {
-                        *key = k;
-                        (Some(v), first)
-                    }
+                    false
                 }
             };
-            let Some(v) = item else {
-                let close = match top {
-                    Frame::Array { .. } => b']',
-                    Frame::Object { .. } => b'}',
-                };
-                self.out.push(close);
-                stack.pop();
+            if !more {
+                self.s.out.push(if object { b'}' } else { b']' });
+                self.s.frames.pop();
+                // SAFETY: pops the finished table (lua_next already popped
+                // an object's last key).
+                unsafe { ffi::lua_pop(l, 1) };
                 continue;
-            };
-            let mark = self.out.len();
-            if !*first {
-                self.out.push(b',');
             }
-            let was_first = std::mem::replace(first, false);
-            if let Frame::Object { key, .. } = top {
-                let key = key.clone();
-                self.key(&key)?;
+            let was_first = std::mem::replace(&mut top.first, false);
+            let mark = self.s.out.len();
+            if !was_first {
+                self.s.out.push(b',');
             }
-            match v {
-                Value::Table(child) => {
-                    let child_depth = depth + stack.len() as u32;
-                    self.open(child, child_depth, &mut stack)?;
+            // SAFETY: for objects the key is at -2 and the value at -1; for
+            // arrays the value is on top. Tables are handed to `open` on top
+            // of the stack; scalars are written and popped, leaving the
+            // object key for the next lua_next.
+            unsafe {
+                if object {
+                    self.key(-2)?;
                 }
-                other => {
-                    if !self.scalar(&other)? {
-                        self.out.truncate(mark);
-                        if let Some(Frame::Array { first, .. } | Frame::Object { first, .. }) =
-                            stack.last_mut()
-                        {
-                            *first = was_first;
+                let vt = ffi::lua_type(l, -1);
+                if vt == ffi::LUA_TTABLE {
+                    let depth = self.s.frames.len() as u32 + 1;
+                    self.open(depth)?;
+                } else {
+                    if !self.scalar(-1, vt)? {
+                        // Skipped: drop the comma and key, the next element
+                        // is still the first written one.
+                        self.s.out.truncate(mark);
+                        if let Some(top) = self.s.frames.last_mut() {
+                            top.first = was_first;
                         }
                     }
+                    ffi::lua_pop(l, 1);
                 }
             }
         }
         Ok(())
     }
-}
-
-enum Frame {
-    Array {
-        t: Table,
-        len: usize,
-        i: usize,
-        first: bool,
-    },
-    Object {
-        t: Table,
-        key: Value,
-        first: bool,
-    },
 }

@@ -2,10 +2,19 @@
 //! lua-cjson 2.1.0.x: same module contents, configuration functions, output
 //! bytes and error messages.
 //!
-//! Errors are raised as plain Lua strings (not mlua error userdata) because
-//! Lua code commonly inspects them (`err:find(...)`, concatenation). To do
-//! that the Rust callbacks return `nil, message` and a tiny Lua wrapper turns
-//! that into `error(message, 0)`.
+//! `encode` and `decode` are plain Lua C functions working on the raw Lua C
+//! API (`mlua::ffi`): no mlua value handles, no per-value reference
+//! bookkeeping. Errors are raised as plain Lua strings (not mlua error
+//! userdata) because Lua code commonly inspects them (`err:find(...)`,
+//! concatenation); `cjson.safe` returns `nil, message` instead.
+//!
+//! Per-instance settings: every module table (`require`, `cjson.new()`)
+//! owns an [`Instance`] behind an `Rc`. Its `encode`/`decode` are C closures
+//! (`lua_pushcclosure`) whose first upvalue is a small full userdata holding
+//! one strong `Rc` reference (released by the userdata's `__gc`), and whose
+//! second upvalue is `cjson.array_mt`. The configuration functions are
+//! ordinary mlua functions holding their own `Rc` clones. Reading the
+//! instance costs one `lua_touserdata` on the upvalue.
 //!
 //! Intentional differences from the C module:
 //! - a light userdata other than `cjson.null` / `cjson.empty_array` is an
@@ -20,26 +29,28 @@
 //! `encode_skip_unsupported_value_types`.
 
 use std::cell::Cell;
-use std::ffi::c_void;
+use std::ffi::{c_int, c_void};
 use std::rc::Rc;
 
-use mlua::{Function, LightUserData, Lua, MultiValue, Table, Value};
+use mlua::{ffi, Function, LightUserData, Lua, MultiValue, Table, Value};
 
 mod decode;
 mod encode;
 mod number;
+mod raw;
 
-use decode::{DecodeError, Decoder, Scratch};
-use encode::{lua_type_name, Encoder};
+use decode::{Decoder, Scratch};
+use encode::{EncodeScratch, Encoder};
+use raw::{push_bytes, string_bytes, type_name, State};
 
 const MODULE_NAME: &str = "cjson";
 const MODULE_VERSION: &str = "2.1.0.10";
 
 /// Nesting beyond this is refused even when `encode_max_depth` /
-/// `decode_max_depth` allow more: every open level pins mlua references on
-/// an auxiliary LuaJIT stack that holds at most ~8000 slots, and exhausting
-/// it panics. The C module has a similar ceiling (its lua_checkstack calls
-/// fail) and reports it with the same messages.
+/// `decode_max_depth` allow more. Every open level uses slots of the C
+/// function's Lua stack (up to 2 when encoding), which LuaJIT caps at
+/// LUAI_MAXCSTACK = 8000 slots; the C module has the same ceiling (its
+/// lua_checkstack calls fail) and reports it with the same messages.
 pub(crate) const HARD_DEPTH_LIMIT: u32 = 2000;
 
 /// Reusable buffers larger than this (after an unusually large document) are
@@ -49,16 +60,17 @@ const MAX_RETAINED_BUFFER: usize = 1 << 20;
 const REG_ARRAY_MT: &str = "moonwire.cjson.array_mt";
 const REG_EMPTY_ARRAY_MT: &str = "moonwire.cjson.empty_array_mt";
 const REG_WRAPPERS: &str = "moonwire.cjson.wrappers";
-const REG_NEXT: &str = "moonwire.cjson.next";
+/// Registry name of the metatable of the instance-holding userdata.
+const REG_INSTANCE_MT: &std::ffi::CStr = c"moonwire.cjson.instance";
 
 /// Its address is the identity of `cjson.empty_array`: a process-wide,
 /// non-NULL light userdata that every module instance shares.
 static EMPTY_ARRAY_ANCHOR: u8 = 0;
 
-pub(crate) fn empty_array_ptr() -> LightUserData {
+pub(crate) fn empty_array_ptr() -> *mut c_void {
     // LuaJIT only accepts 47-bit light userdata; lua-cjson masks the same way.
     let addr = std::ptr::addr_of!(EMPTY_ARRAY_ANCHOR) as usize & ((1usize << 47) - 1);
-    LightUserData(std::ptr::without_provenance_mut::<c_void>(addr))
+    std::ptr::without_provenance_mut::<c_void>(addr)
 }
 
 fn null_value() -> Value {
@@ -109,25 +121,21 @@ impl Default for Config {
     }
 }
 
-/// Per-Lua-state objects shared by every module instance.
-pub(crate) struct Shared {
-    /// The global `next` (raw in Lua 5.1), captured when the first module
-    /// of the state is built.
-    pub next: Function,
-    array_mt: Table,
-    empty_array_mt: Table,
-    pub array_mt_ptr: *const c_void,
-    pub empty_array_mt_ptr: *const c_void,
-}
-
 /// One `cjson` module table's state (`cjson.new()` makes another).
+///
+/// Holds no Lua values, so it may be dropped from any context (including a
+/// `__gc` metamethod).
 struct Instance {
     cfg: Cell<Config>,
-    shared: Shared,
+    /// Addresses of `cjson.array_mt` / `cjson.empty_array_mt`, compared with
+    /// metatables while encoding. Both tables are anchored in the registry
+    /// for the life of the Lua state and LuaJIT never moves objects.
+    array_mt_ptr: *const c_void,
+    empty_array_mt_ptr: *const c_void,
     // Buffers are taken out while in use and put back afterwards, so a
     // re-entrant call (a __gc finalizer running during an allocation) simply
     // starts with fresh ones instead of hitting a borrow conflict.
-    encode_buf: Cell<Vec<u8>>,
+    encode_buf: Cell<EncodeScratch>,
     scratch: Cell<Option<Box<Scratch>>>,
 }
 
@@ -148,49 +156,11 @@ fn registry_table(lua: &Lua, key: &str) -> mlua::Result<Table> {
     Ok(t)
 }
 
-fn shared(lua: &Lua) -> mlua::Result<Shared> {
-    let array_mt = registry_table(lua, REG_ARRAY_MT)?;
-    let empty_array_mt = registry_table(lua, REG_EMPTY_ARRAY_MT)?;
-    let next = match lua.named_registry_value::<Option<Function>>(REG_NEXT)? {
-        Some(f) => f,
-        None => {
-            let f: Function = lua.globals().raw_get("next")?;
-            lua.set_named_registry_value(REG_NEXT, &f)?;
-            f
-        }
-    };
-    Ok(Shared {
-        next,
-        array_mt_ptr: array_mt.to_pointer(),
-        empty_array_mt_ptr: empty_array_mt.to_pointer(),
-        array_mt,
-        empty_array_mt,
-    })
-}
-
-/// Lua-side adapters turning `nil, msg` results into raised string errors.
+/// Lua-side adapters turning `nil, msg` results of the (mlua) configuration
+/// functions into raised string errors.
 const WRAPPERS_LUA: &str = r#"
-local error, select = error, select
+local error = error
 local wrappers = {}
--- encode/decode: exactly one argument (checked here, as lua-cjson does even
--- in cjson.safe); conversion errors raised, or returned by cjson.safe
-function wrappers.convert(raw, name, safe)
-  local usage = "bad argument #1 to '" .. name .. "' (expected 1 argument)"
-  if safe then
-    return function(...)
-      if select('#', ...) ~= 1 then error(usage, 0) end
-      local r, e = raw(...)
-      if r == nil then return nil, e end
-      return r
-    end
-  end
-  return function(...)
-    if select('#', ...) ~= 1 then error(usage, 0) end
-    local r, e = raw(...)
-    if r == nil then error(e, 0) end
-    return r
-  end
-end
 -- configuration functions returning one value
 function wrappers.config(raw)
   return function(...)
@@ -211,7 +181,6 @@ return wrappers
 "#;
 
 struct Wrappers {
-    convert: Function,
     config: Function,
     triple: Function,
 }
@@ -226,14 +195,13 @@ fn wrappers(lua: &Lua) -> mlua::Result<Wrappers> {
         }
     };
     Ok(Wrappers {
-        convert: t.raw_get("convert")?,
         config: t.raw_get("config")?,
         triple: t.raw_get("triple")?,
     })
 }
 
-/// A raw callback's result: the Lua wrappers raise (or, for cjson.safe
-/// conversions, return) the message of an `Err`.
+/// A configuration function's result: the Lua wrappers raise the message of
+/// an `Err`.
 type Outcome = Result<Value, String>;
 
 fn outcome_to_lua(lua: &Lua, o: Outcome) -> mlua::Result<(Value, Value)> {
@@ -247,64 +215,20 @@ fn bad_argument(n: usize, func: &str, msg: &str) -> String {
     format!("bad argument #{n} to '{func}' ({msg})")
 }
 
-fn do_encode(lua: &Lua, inst: &Instance, value: Value) -> mlua::Result<Outcome> {
-    let cfg = inst.cfg.get();
-    let mut buf = inst.encode_buf.take();
-    buf.clear();
-    let mut enc = Encoder::new(buf, cfg, &inst.shared);
-    let res = enc.encode(&value);
-    let buf = enc.out;
-    let out = match res {
-        Ok(()) => Ok(Value::String(lua.create_string(&buf)?)),
-        Err(e) => Err(e.message()),
-    };
-    if cfg.encode_keep_buffer && buf.capacity() <= MAX_RETAINED_BUFFER {
-        inst.encode_buf.set(buf);
+/// Lua's own type name of an mlua value (see `raw::type_name`).
+fn lua_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "nil",
+        Value::Boolean(_) => "boolean",
+        Value::Integer(_) | Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Table(_) => "table",
+        Value::Function(_) => "function",
+        Value::Thread(_) => "thread",
+        // The only other type LuaJIT has is FFI cdata.
+        Value::Other(_) => "cdata",
+        _ => "userdata",
     }
-    Ok(out)
-}
-
-fn do_decode(lua: &Lua, inst: &Instance, arg: Value) -> mlua::Result<Outcome> {
-    // luaL_checklstring semantics: numbers are accepted via tostring().
-    let mut numtext = Vec::new();
-    let text = match &arg {
-        Value::String(s) => Some(s.as_bytes()),
-        _ => None,
-    };
-    let src: &[u8] = match (&arg, &text) {
-        (_, Some(b)) => b,
-        (Value::Integer(i), None) => {
-            number::format_g(&mut numtext, *i as f64, 14);
-            &numtext
-        }
-        (Value::Number(n), None) => {
-            fmt_lua_number(&mut numtext, *n);
-            &numtext
-        }
-        (other, None) => {
-            return Ok(Err(bad_argument(
-                1,
-                "decode",
-                &format!("string expected, got {}", lua_type_name(other)),
-            )))
-        }
-    };
-    let cfg = inst.cfg.get();
-    let mut scratch = inst.scratch.take().unwrap_or_default();
-    let array_mt = cfg
-        .decode_array_with_array_mt
-        .then_some(&inst.shared.array_mt);
-    let res = Decoder::new(lua, src, cfg, array_mt, &mut scratch).decode();
-    // After an error the buffers may still pin Lua values; drop them now
-    // rather than at the next call.
-    if scratch.release() <= MAX_RETAINED_BUFFER {
-        inst.scratch.set(Some(scratch));
-    }
-    Ok(match res {
-        Ok(v) => Ok(v),
-        Err(DecodeError::Lua(e)) => return Err(e),
-        Err(e) => Err(e.into_message()),
-    })
 }
 
 /// Lua 5.1's number-to-string conversion (`%.14g`, with LuaJIT's spelling of
@@ -316,6 +240,235 @@ fn fmt_lua_number(out: &mut Vec<u8>, n: f64) {
         out.extend_from_slice(if n > 0.0 { b"inf" } else { b"-inf" });
     } else {
         number::format_g(out, n, 14);
+    }
+}
+
+// ===== encode / decode: raw C functions =====
+
+/// Why an `encode`/`decode` call failed.
+enum Failure {
+    /// Misuse (argument count): raised even by `cjson.safe`.
+    Usage(String),
+    /// Conversion error: raised by `cjson`, returned by `cjson.safe`.
+    Convert(String),
+}
+
+/// The instance of the running `encode`/`decode` closure (upvalue 1).
+///
+/// # Safety
+/// `l` must be running one of the closures made by `push_codec_closures`.
+/// The reference must not outlive the call (the closure, on the call stack,
+/// keeps the userdata and hence the `Rc` alive until then).
+unsafe fn instance<'a>(l: State) -> Result<&'a Instance, Failure> {
+    // SAFETY: upvalue 1 is the instance userdata, which holds a pointer
+    // obtained from `Rc::into_raw` (set to null by its `__gc`).
+    unsafe {
+        let slot = ffi::lua_touserdata(l, ffi::lua_upvalueindex(1)).cast::<*const Instance>();
+        if slot.is_null() || (*slot).is_null() {
+            // Only reachable by calling a closure resurrected by another
+            // finalizer after its own instance was finalized.
+            return Err(Failure::Usage(
+                "cjson: module instance was finalized".into(),
+            ));
+        }
+        Ok(&**slot)
+    }
+}
+
+/// The work of `encode`: leaves the JSON string on top of the stack.
+///
+/// # Safety
+/// As `instance`.
+unsafe fn encode_call(l: State) -> Result<c_int, Failure> {
+    // SAFETY: plain stack queries inside a running C function.
+    if unsafe { ffi::lua_gettop(l) } != 1 {
+        return Err(Failure::Usage(bad_argument(
+            1,
+            "encode",
+            "expected 1 argument",
+        )));
+    }
+    // SAFETY: forwarded contract.
+    let inst = unsafe { instance(l) }?;
+    let cfg = inst.cfg.get();
+    let mut buf = inst.encode_buf.take();
+    buf.out.clear();
+    let mut enc = Encoder::new(l, &mut buf, cfg, inst.array_mt_ptr, inst.empty_array_mt_ptr);
+    // SAFETY: the argument is at index 1; the stack is back to just the
+    // argument on success, leaving LUA_MINSTACK free slots for the result.
+    let res = unsafe { enc.encode(1) };
+    if res.is_ok() {
+        // SAFETY: see above.
+        unsafe { push_bytes(l, &buf.out) };
+    }
+    if cfg.encode_keep_buffer && buf.out.capacity() <= MAX_RETAINED_BUFFER {
+        inst.encode_buf.set(buf);
+    }
+    res.map(|()| 1).map_err(|e| Failure::Convert(e.message()))
+}
+
+/// The work of `decode`: leaves the decoded value on top of the stack.
+///
+/// # Safety
+/// As `instance`.
+unsafe fn decode_call(l: State) -> Result<c_int, Failure> {
+    // SAFETY: plain stack queries inside a running C function.
+    if unsafe { ffi::lua_gettop(l) } != 1 {
+        return Err(Failure::Usage(bad_argument(
+            1,
+            "decode",
+            "expected 1 argument",
+        )));
+    }
+    // SAFETY: forwarded contract.
+    let inst = unsafe { instance(l) }?;
+    // luaL_checklstring semantics: numbers are accepted as their tostring()
+    // text, formatted here rather than converting the argument in place.
+    let mut numtext = Vec::new();
+    // SAFETY: index 1 exists. A string's bytes stay valid while it sits at
+    // index 1, which the decoder never removes.
+    let src: &[u8] = unsafe {
+        match ffi::lua_type(l, 1) {
+            ffi::LUA_TSTRING => string_bytes(l, 1),
+            ffi::LUA_TNUMBER => {
+                fmt_lua_number(&mut numtext, ffi::lua_tonumber(l, 1));
+                &numtext
+            }
+            t => {
+                return Err(Failure::Convert(bad_argument(
+                    1,
+                    "decode",
+                    &format!("string expected, got {}", type_name(t)),
+                )))
+            }
+        }
+    };
+    let cfg = inst.cfg.get();
+    let mut scratch = inst.scratch.take().unwrap_or_default();
+    let array_mt = cfg
+        .decode_array_with_array_mt
+        .then_some(ffi::lua_upvalueindex(2));
+    // SAFETY: only the argument is on the stack.
+    let res = unsafe { Decoder::new(l, src, cfg, array_mt, &mut scratch).decode() };
+    if scratch.release() <= MAX_RETAINED_BUFFER {
+        inst.scratch.set(Some(scratch));
+    }
+    res.map(|()| 1).map_err(|e| Failure::Convert(e.0))
+}
+
+/// Replaces the stack with the failure's message (preceded by `nil` when it
+/// is to be returned) and tells whether it must be raised. The message
+/// `String` is dropped here, so the caller may `lua_error` right after.
+///
+/// # Safety
+/// `l` is the state of the running C function.
+unsafe fn push_failure(l: State, f: Failure, safe: bool) -> bool {
+    let (msg, raise) = match f {
+        Failure::Usage(m) => (m, true),
+        Failure::Convert(m) => (m, !safe),
+    };
+    // SAFETY: emptying the stack leaves at least LUA_MINSTACK free slots
+    // (the work may have used up the ones after them).
+    unsafe {
+        ffi::lua_settop(l, 0);
+        if !raise {
+            ffi::lua_pushnil(l);
+        }
+        push_bytes(l, msg.as_bytes());
+    }
+    drop(msg);
+    raise
+}
+
+/// `cjson.encode` (`SAFE`: `cjson.safe.encode`).
+unsafe extern "C-unwind" fn encode_entry<const SAFE: bool>(l: State) -> c_int {
+    // SAFETY: Lua calls this as a closure made by `push_codec_closures`.
+    let res = unsafe { encode_call(l) };
+    match res {
+        Ok(n) => n,
+        // SAFETY: `push_failure` consumed (dropped) everything with a
+        // destructor; nothing else is alive in this frame when lua_error
+        // unwinds through it.
+        Err(f) => unsafe {
+            if push_failure(l, f, SAFE) {
+                ffi::lua_error(l)
+            }
+            2
+        },
+    }
+}
+
+/// `cjson.decode` (`SAFE`: `cjson.safe.decode`).
+unsafe extern "C-unwind" fn decode_entry<const SAFE: bool>(l: State) -> c_int {
+    // SAFETY: Lua calls this as a closure made by `push_codec_closures`.
+    let res = unsafe { decode_call(l) };
+    match res {
+        Ok(n) => n,
+        // SAFETY: as in `encode_entry`.
+        Err(f) => unsafe {
+            if push_failure(l, f, SAFE) {
+                ffi::lua_error(l)
+            }
+            2
+        },
+    }
+}
+
+/// `__gc` of the instance userdata: releases its `Rc` reference.
+unsafe extern "C-unwind" fn instance_gc(l: State) -> c_int {
+    // SAFETY: called by the GC with the userdata (created in
+    // `push_codec_closures`, pointer-sized, holding `Rc::into_raw` or null)
+    // at index 1. Nulling the slot makes a second call harmless.
+    unsafe {
+        let slot = ffi::lua_touserdata(l, 1).cast::<*const Instance>();
+        if !slot.is_null() && !(*slot).is_null() {
+            let p = std::ptr::replace(slot, std::ptr::null());
+            drop(Rc::from_raw(p));
+        }
+    }
+    0
+}
+
+/// With `cjson.array_mt` on top of the stack, pushes the `encode` and
+/// `decode` closures of `inst` (the table stays below them).
+///
+/// # Safety
+/// Must run inside a protected call of `l` (allocation errors are raised)
+/// with 6 free stack slots.
+unsafe fn push_codec_closures(l: State, inst: Rc<Instance>, safe: bool) {
+    let (enc, dec): (ffi::lua_CFunction, ffi::lua_CFunction) = if safe {
+        (encode_entry::<true>, decode_entry::<true>)
+    } else {
+        (encode_entry::<false>, decode_entry::<false>)
+    };
+    const _: () = assert!(std::mem::align_of::<*const Instance>() <= 8);
+    // SAFETY: stack: array_mt. Every value pushed here is accounted for in
+    // the caller's 6 slots. The userdata is pointer-sized and (like all
+    // LuaJIT userdata) at least 8-byte aligned; it gets its `__gc`
+    // metatable before anything else is allocated, so the `Rc` leaked into
+    // it is always released by the GC.
+    unsafe {
+        if ffi::luaL_newmetatable_(l, REG_INSTANCE_MT.as_ptr()) != 0 {
+            ffi::lua_pushcfunction(l, instance_gc);
+            ffi::lua_setfield(l, -2, c"__gc".as_ptr());
+            // Hide it from getmetatable() (debug code could otherwise
+            // call __gc by hand).
+            ffi::lua_pushboolean(l, 0);
+            ffi::lua_setfield(l, -2, c"__metatable".as_ptr());
+        }
+        // array_mt, mt
+        let slot = ffi::lua_newuserdata(l, std::mem::size_of::<*const Instance>())
+            .cast::<*const Instance>();
+        slot.write(Rc::into_raw(inst));
+        ffi::lua_insert(l, -2); // array_mt, ud, mt
+        ffi::lua_setmetatable(l, -2); // array_mt, ud
+        ffi::lua_pushvalue(l, -1);
+        ffi::lua_pushvalue(l, -3);
+        ffi::lua_pushcclosure(l, enc, 2); // array_mt, ud, encode
+        ffi::lua_pushvalue(l, -2);
+        ffi::lua_pushvalue(l, -4);
+        ffi::lua_pushcclosure(l, dec, 2); // array_mt, ud, encode, decode
+        ffi::lua_remove(l, -3); // array_mt, encode, decode
     }
 }
 
@@ -547,26 +700,29 @@ fn encode_sparse_array(
 
 fn build(lua: &Lua, safe: bool) -> mlua::Result<Table> {
     let w = wrappers(lua)?;
+    let array_mt = registry_table(lua, REG_ARRAY_MT)?;
+    let empty_array_mt = registry_table(lua, REG_EMPTY_ARRAY_MT)?;
     let inst = Rc::new(Instance {
         cfg: Cell::new(Config::default()),
-        shared: shared(lua)?,
-        encode_buf: Cell::new(Vec::new()),
+        array_mt_ptr: array_mt.to_pointer(),
+        empty_array_mt_ptr: empty_array_mt.to_pointer(),
+        encode_buf: Cell::new(EncodeScratch::default()),
         scratch: Cell::new(None),
     });
     let m = lua.create_table_with_capacity(0, 24)?;
 
-    let i = inst.clone();
-    let raw = lua.create_function(move |lua, v: Value| {
-        let o = do_encode(lua, &i, v)?;
-        outcome_to_lua(lua, o)
-    })?;
-    m.raw_set("encode", w.convert.call::<Function>((raw, "encode", safe))?)?;
-    let i = inst.clone();
-    let raw = lua.create_function(move |lua, v: Value| {
-        let o = do_decode(lua, &i, v)?;
-        outcome_to_lua(lua, o)
-    })?;
-    m.raw_set("decode", w.convert.call::<Function>((raw, "decode", safe))?)?;
+    let codec_inst = inst.clone();
+    // SAFETY: exec_raw runs the closure inside a protected C call whose
+    // stack holds just the table argument and has LUA_MINSTACK (20) free
+    // slots; the values left on that stack are the results.
+    let (encode, decode): (Function, Function) = unsafe {
+        lua.exec_raw(&array_mt, move |l| {
+            push_codec_closures(l, codec_inst, safe);
+            ffi::lua_remove(l, -3);
+        })
+    }?;
+    m.raw_set("encode", encode)?;
+    m.raw_set("decode", decode)?;
 
     let strict = |name: &str, raw: Function| -> mlua::Result<()> {
         m.raw_set(name, w.config.call::<Function>(raw)?)
@@ -672,9 +828,12 @@ fn build(lua: &Lua, safe: bool) -> mlua::Result<Table> {
 
     m.raw_set("new", lua.create_function(move |lua, ()| build(lua, safe))?)?;
     m.raw_set("null", null_value())?;
-    m.raw_set("empty_array", Value::LightUserData(empty_array_ptr()))?;
-    m.raw_set("array_mt", &inst.shared.array_mt)?;
-    m.raw_set("empty_array_mt", &inst.shared.empty_array_mt)?;
+    m.raw_set(
+        "empty_array",
+        Value::LightUserData(LightUserData(empty_array_ptr())),
+    )?;
+    m.raw_set("array_mt", &array_mt)?;
+    m.raw_set("empty_array_mt", &empty_array_mt)?;
     m.raw_set("_NAME", MODULE_NAME)?;
     m.raw_set("_VERSION", MODULE_VERSION)?;
     Ok(m)

@@ -43,13 +43,17 @@ pub(crate) fn type_name(t: c_int) -> &'static str {
 /// never moves strings).
 #[inline]
 pub(crate) unsafe fn string_bytes<'a>(l: State, idx: c_int) -> &'a [u8] {
-    debug_assert_eq!(ffi::lua_type(l, idx), ffi::LUA_TSTRING);
+    // SAFETY: `idx` is a valid index (caller contract).
+    debug_assert_eq!(unsafe { ffi::lua_type(l, idx) }, ffi::LUA_TSTRING);
     let mut len = 0usize;
-    let p = ffi::lua_tolstring(l, idx, &mut len);
+    // SAFETY: as above; on a string, lua_tolstring only reads the slot.
+    let p = unsafe { ffi::lua_tolstring(l, idx, &mut len) };
     if p.is_null() || len == 0 {
         return &[];
     }
-    std::slice::from_raw_parts(p.cast::<u8>(), len)
+    // SAFETY: LuaJIT returns the string's `len` bytes, which live (and stay
+    // in place) as long as the string is anchored (caller contract).
+    unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
 }
 
 /// Pushes `b` as a Lua string.
@@ -61,6 +65,12 @@ pub(crate) unsafe fn string_bytes<'a>(l: State, idx: c_int) -> &'a [u8] {
 pub(crate) unsafe fn push_bytes(l: State, b: &[u8]) {
     // An empty slice may carry a dangling pointer; LuaJIT does not read it
     // for length 0, but pass a real one anyway.
-    let p = if b.is_empty() { c"".as_ptr() } else { b.as_ptr().cast::<c_char>() };
-    ffi::lua_pushlstring_(l, p, b.len());
+    let p = if b.is_empty() {
+        c"".as_ptr()
+    } else {
+        b.as_ptr().cast::<c_char>()
+    };
+    // SAFETY: a free slot is guaranteed by the caller; `p` points to
+    // `b.len()` readable bytes, which LuaJIT copies.
+    unsafe { ffi::lua_pushlstring_(l, p, b.len()) };
 }

@@ -1259,3 +1259,124 @@ fn reentrant_use_from_gc_finalizer_is_safe() {
         "ok"
     );
 }
+
+// ---------------------------------------------------------------- raw C API paths
+
+#[test]
+fn nesting_at_the_hard_limit_uses_the_lua_stack_safely() {
+    // 2000 levels is the ceiling (HARD_DEPTH_LIMIT): objects hold two Lua
+    // stack slots per level while encoding; both directions must work right
+    // up to it and fail cleanly just past it.
+    assert_eq!(
+        eval(
+            "cjson.encode_max_depth(5000)\n\
+             cjson.decode_max_depth(5000)\n\
+             local t = 1\n\
+             for i = 1, 2000 do t = (i % 2 == 0) and {k = t, [true and 'z' or 0] = 'v'} or {t, 'x'} end\n\
+             local s = cjson.encode(t)\n\
+             local back = cjson.decode(s)\n\
+             local d = 0\n\
+             while type(back) == 'table' do d = d + 1 back = back.k or back[1] end\n\
+             local deeper = {t}\n\
+             local ok, e = pcall(cjson.encode, deeper)\n\
+             local ok2, e2 = pcall(cjson.decode, '[' .. s .. ']')\n\
+             return d .. ' ' .. tostring(back) .. ' ' .. tostring(ok) .. ' ' .. e .. ' ' .. tostring(ok2) .. ' ' .. e2:match('^[^(]*%(%d+%)')"
+        ),
+        "2000 1 false Cannot serialise, excessive nesting (2001) false Found too many nested data structures (2001)"
+    );
+}
+
+#[test]
+fn numeric_keys_survive_the_object_walk() {
+    // Number keys are formatted from lua_tonumber, never converted in place
+    // (which would break lua_next): every entry must come out exactly once.
+    assert_eq!(
+        eval(
+            "local t = {}\n\
+             for i = 1, 60 do t[i + 0.5] = i t['k' .. i] = -i t[-i] = i end\n\
+             local back = cjson.decode(cjson.encode(t))\n\
+             local n, ok = 0, true\n\
+             for k, v in pairs(back) do\n\
+               n = n + 1\n\
+               ok = ok and type(k) == 'string' and t[tonumber(k) or k] == v\n\
+             end\n\
+             return n .. ' ' .. tostring(ok)"
+        ),
+        "180 true"
+    );
+}
+
+#[test]
+fn object_classification_edge_cases() {
+    // A non-index key after index keys, with empty_array_mt: "[]" (as in the
+    // C module); with the first key a non-index one: the same.
+    assert_eq!(
+        enc("setmetatable({1, 2, a = 1}, cjson.empty_array_mt)"),
+        "[]"
+    );
+    assert_eq!(enc("setmetatable({b = 2}, cjson.empty_array_mt)"), "[]");
+    // Skipped first members do not leave stray commas.
+    assert_eq!(
+        eval(
+            "cjson.encode_skip_unsupported_value_types(true)\n\
+             local s = cjson.encode({f = print, g = print})\n\
+             local one = cjson.encode({f = print, a = 1})\n\
+             return s .. ' ' .. one"
+        ),
+        r#"{} {"a":1}"#
+    );
+}
+
+#[test]
+fn codec_functions_outlive_their_module_table() {
+    // encode/decode keep their instance (settings included) alive through
+    // their upvalue; dropping module tables and collecting must be safe.
+    assert_eq!(
+        eval(
+            "local e, d\n\
+             do\n\
+               local m = cjson.new()\n\
+               m.encode_number_precision(3)\n\
+               e, d = m.encode, m.decode\n\
+             end\n\
+             for i = 1, 50 do local x = cjson.new() x.encode({i}) end\n\
+             collectgarbage() collectgarbage()\n\
+             return e({1/3}) .. ' ' .. tostring(d('[2]')[1]) .. ' ' .. cjson.encode(1/3)"
+        ),
+        "[0.333] 2 0.33333333333333"
+    );
+}
+
+#[test]
+fn errors_leave_the_caller_stack_intact() {
+    // Failing deep inside a document (many values on the C stack) must not
+    // disturb the caller: locals, varargs and further calls stay correct.
+    assert_eq!(
+        eval(
+            "local function f(...)\n\
+               local t = {} for i = 1, 500 do t = {a = t, b = {1, 2, 3}} end\n\
+               t = {x = t, y = print}\n\
+               local r1, e1 = safe.encode({t, t})\n\
+               local r2, e2 = safe.decode(string.rep('{\"a\":[1,', 300))\n\
+               local ok, e3 = pcall(cjson.encode, {n = 0/0})\n\
+               local a, b = ...\n\
+               return select('#', ...), a, b, tostring(r1), e1, tostring(r2), e2, e3\n\
+             end\n\
+             return table.concat({f('p', 'q')}, '|')"
+        ),
+        "2|p|q|nil|Cannot serialise function: type not supported|nil|Expected value but found T_END at character 2401|Cannot serialise number: must not be NaN or Infinity"
+    );
+}
+
+#[test]
+fn decode_accepts_embedded_results_of_every_type() {
+    assert_eq!(
+        eval(
+            "local t = cjson.decode('[\"s\", 1.5, true, false, null, {}, [], {\"k\":[null]}]')\n\
+             local out = {}\n\
+             for i = 1, 8 do out[i] = type(t[i]) end\n\
+             return table.concat(out, ',') .. ' ' .. tostring(t[8].k[1] == cjson.null)"
+        ),
+        "string,number,boolean,boolean,userdata,table,table,table true"
+    );
+}

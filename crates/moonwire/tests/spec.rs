@@ -41,6 +41,7 @@
 //! | `tcp_reply_delay` | sleep before replying (`100ms`, `0.5s`) |
 //! | `tcp_no_close` | keep the connection open after replying (until the client closes it or the run ends) |
 //! | `tcp_shutdown`, `tcp_shutdown_delay` | `shutdown(2)` the accepted connection first: 0 = read side (then no read), 1 = write side (then no reply), 2 = both |
+//! | `tcp_done` | moonwire extension: every connection the peer accepted must run its script to the end within 1 s of the response (e.g. `read_to_eof` ends only once the server closed the connection) |
 //! | `tcp_script` | moonwire extension: the peer's whole script instead of the sections above, one step a line (`expect "..."`, `read N`, `read_line`, `send "..."`, `send_bytewise 10ms "..."`, `sleep 50ms`, `shutdown_write`, `reset`, `close`, `hold`, `echo`, `echo_lines`, `repeat` ...; see `Script::parse` in mock_peer.rs) |
 //! | `udp_listen`, `udp_query`, `udp_reply`, `udp_reply_delay` | the same for a UDP peer (`$TEST_NGINX_UDP_PORT`); it answers every datagram with `udp_reply` (an `eval` array: several datagrams) |
 //! | `dns_records` | moonwire extension: a tiny DNS server on `$TEST_NGINX_DNS_PORT` (UDP) answering `name A 1.2.3.4` lines (use `resolver 127.0.0.1:$TEST_NGINX_DNS_PORT;`) |
@@ -52,6 +53,8 @@
 //! peers' ports (`$TEST_NGINX_TCP_PORT`, `$TEST_NGINX_UDP_PORT`,
 //! `$TEST_NGINX_DNS_PORT`), `$TEST_NGINX_REDIS_PORT` (6379) and
 //! `$TEST_NGINX_MEMCACHED_PORT` (11211) are replaced everywhere.
+//! `$TEST_NGINX_BLACKHOLE_PORT` is a local port where connecting times out
+//! (a listener whose accept queue is full), for connect-timeout tests.
 //!
 //! The filter `eval` (on `tcp_query`, `tcp_reply`, `udp_query`, `udp_reply`)
 //! takes the value as a small Perl expression as in Test::Nginx: `"..."`
@@ -75,6 +78,9 @@
 //! `.so` files to `load_module` (space-separated; default: Debian's ndk and
 //! lua modules). Blocks with `--- moonwire_only` are skipped in that mode
 //! (they assert moonwire's own strings).
+//!
+//! A failing block shows the error log of its request without `[debug]`
+//! lines when it is long; `SPEC_FULL_LOG=1` shows all of it.
 
 mod support;
 
@@ -85,7 +91,7 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
-use support::mock_peer::{self, DnsPeer, MockPeer, Script, Step, UdpPeer, UdpReply};
+use support::mock_peer::{self, Blackhole, DnsPeer, MockPeer, Script, Step, UdpPeer, UdpReply};
 use support::{conf_with_level, Client, TestServer};
 
 const REPEAT: usize = 2;
@@ -125,6 +131,7 @@ const KNOWN: &[&str] = &[
     "tcp_shutdown",
     "tcp_shutdown_delay",
     "tcp_script",
+    "tcp_done",
     "udp_listen",
     "udp_query",
     "udp_reply",
@@ -389,8 +396,11 @@ struct UdpSpec {
 #[derive(Default)]
 struct Peers {
     tcp: Option<(TcpSpec, Option<MockPeer>)>,
+    /// `--- tcp_done`
+    tcp_done: bool,
     udp: Option<(UdpSpec, Option<UdpPeer>)>,
     dns: Option<DnsPeer>,
+    blackhole: Option<Blackhole>,
 }
 
 impl Peers {
@@ -411,7 +421,9 @@ impl Peers {
             "tcp_shutdown",
             "tcp_shutdown_delay",
             "tcp_script",
+            "tcp_done",
         ];
+        peers.tcp_done = b.has("tcp_done");
         if let Some(listen) = b.get("tcp_listen") {
             let listen = listen.trim();
             let query = b.bytes("tcp_query")?.map(|v| v.concat());
@@ -541,6 +553,16 @@ impl Peers {
             return Err(format!("--- {s} without --- udp_listen"));
         }
 
+        let mentions = |var: &str| {
+            ["main_config", "http_config", "config"]
+                .iter()
+                .any(|s| b.get(s).is_some_and(|t| t.contains(var)))
+        };
+        if mentions("$TEST_NGINX_BLACKHOLE_PORT") {
+            let bh = Blackhole::start().map_err(|e| format!("blackhole port: {e}"))?;
+            vars.push(("$TEST_NGINX_BLACKHOLE_PORT".into(), bh.port().to_string()));
+            peers.blackhole = Some(bh);
+        }
         if let Some(text) = b.get("dns_records") {
             let recs = DnsPeer::parse_records(text)?;
             let refs: Vec<(&str, std::net::Ipv4Addr)> =
@@ -597,6 +619,14 @@ impl Peers {
                             }
                         }
                     }
+                }
+            }
+            if self.tcp_done {
+                for i in peer.wait_all_done(Duration::from_secs(1)) {
+                    failures.push(format!(
+                        "--- tcp_done: the peer's connection {i} did not get to the end of its script (received so far: {})",
+                        show_bytes(&peer.received(i).unwrap_or_default())
+                    ));
                 }
             }
             for e in peer.errors() {
@@ -730,7 +760,7 @@ fn regex(pat: &str) -> Result<pcre2::bytes::Regex, String> {
 
 /// A long log without its `[debug]` lines (real nginx logs a lot at debug).
 fn shorten_log(log: &str) -> String {
-    if log.lines().count() <= 60 {
+    if log.lines().count() <= 60 || std::env::var_os("SPEC_FULL_LOG").is_some() {
         return log.to_string();
     }
     let mut out = String::from("(long log: [debug] lines left out)\n");

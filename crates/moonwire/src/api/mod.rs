@@ -10,6 +10,7 @@ mod req;
 mod resp;
 mod semaphore;
 mod sleep;
+mod socket_tcp;
 mod socket_udp;
 mod thread;
 mod timer;
@@ -40,6 +41,7 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     timer::register(lua, &ngx)?;
     semaphore::register(lua, &c)?;
     socket_udp::register(lua, &c)?;
+    socket_tcp::register(lua, &c)?;
     req::register(lua, &ngx)?;
     resp::register(lua, &ngx, &c)?;
     var::register(lua, &c)?;

@@ -165,6 +165,45 @@ do
     end
 end
 
+-- ngx.socket.tcp: a table wrapping the Rust socket (libraries may override
+-- methods on it); waits yield through `after`
+do
+    local tcp_new = C.tcp_new
+    local methods = {}
+    for _, name in ipairs({ "connect", "send", "receive", "receiveany", "close", "settimeout",
+                            "settimeouts", "setkeepalive", "getreusedtimes", "setoption",
+                            "getoption", "bind", "sslhandshake" }) do
+        methods[name] = function(self, ...)
+            local s = self[1]
+            return after(s[name](s, ...))
+        end
+    end
+    function methods.receiveuntil(self, pattern, opts)
+        local s = self[1]
+        local it, err = s:new_until(pattern, opts)
+        if not it then
+            return nil, err
+        end
+        return function(size)
+            return after(s:receiveuntil_step(it, size))
+        end
+    end
+    local mt = { __index = methods }
+    local function tcp()
+        return setmetatable({ tcp_new() }, mt)
+    end
+    ngx.socket.tcp = tcp
+    ngx.socket.stream = tcp
+    ngx.socket.connect = function(host, port, opts)
+        local sock = tcp()
+        local ok, err = sock:connect(host, port, opts)
+        if not ok then
+            return nil, err
+        end
+        return sock
+    end
+end
+
 -- lua_request_globals shared: warn on global writes from requests, as OpenResty does.
 local warn_global = C.warn_global
 setmetatable(_G, {

@@ -148,6 +148,8 @@ pub static TABLE: &[Spec] = &[
     d("lua_socket_pool_size", HSL, Take(1)),
     d("lua_socket_log_errors", HSL, Flag),
     d("lua_check_client_abort", HSL, Flag),
+    d("lua_ssl_trusted_certificate", HSL, Take(1)),
+    d("lua_ssl_verify_depth", HSL, Take(1)),
     ignored("lua_socket_send_lowat", HSL, Take(1)),
     d("resolver_timeout", HSL, Take(1)),
     // lua: code loading

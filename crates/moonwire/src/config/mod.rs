@@ -145,6 +145,8 @@ pub struct LocConf {
     pub socket_keepalive_timeout_ms: u64,
     pub socket_log_errors: bool,
     pub check_client_abort: bool,
+    pub ssl_trusted_certificate: Option<PathBuf>,
+    pub ssl_verify_depth: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -507,6 +509,8 @@ impl Lowerer {
             socket_keepalive_timeout_ms: 60_000,
             socket_log_errors: true,
             check_client_abort: false,
+            ssl_trusted_certificate: None,
+            ssl_verify_depth: 1,
         }
     }
 
@@ -781,6 +785,8 @@ impl Lowerer {
             "lua_socket_pool_size" => conf.socket_pool_size = parse_num(d, a0)? as usize,
             "lua_socket_log_errors" => conf.socket_log_errors = flag(d),
             "lua_check_client_abort" => conf.check_client_abort = flag(d),
+            "lua_ssl_trusted_certificate" => conf.ssl_trusted_certificate = Some(self.path(a0)),
+            "lua_ssl_verify_depth" => conf.ssl_verify_depth = parse_num(d, a0)? as u32,
             "lua_code_cache" => conf.lua_code_cache = flag(d),
             "lua_request_globals" => {
                 conf.globals = match a0 {

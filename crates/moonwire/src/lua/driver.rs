@@ -15,7 +15,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use futures_util::future::{AbortHandle, Abortable};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use mlua::{ffi, Lua, MultiValue};
 
@@ -131,8 +130,8 @@ struct Thread {
     co: Co,
     parent: usize,
     state: State_,
-    /// Cancels the thread's pending API wait (ngx.thread.kill).
-    abort: Option<AbortHandle>,
+    /// Bumped when the thread is killed, so its pending wait's result is ignored.
+    gen: u32,
 }
 
 /// How a thread is resumed when it becomes ready.
@@ -142,7 +141,24 @@ enum Wake {
     ThreadDone(usize),
 }
 
-type Completion = Pin<Box<dyn Future<Output = Option<(usize, Resumer)>>>>;
+/// A thread's pending wait: resolves to (thread, generation, resumer).
+struct Completion {
+    tid: usize,
+    gen: u32,
+    fut: WaitFuture,
+}
+
+impl Future for Completion {
+    type Output = (usize, u32, Resumer);
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let (tid, gen) = (self.tid, self.gen);
+        self.fut.as_mut().poll(cx).map(|r| (tid, gen, r))
+    }
+}
 
 /// One request handler or timer callback with its light threads.
 pub struct Task {
@@ -198,7 +214,7 @@ impl Task {
             co,
             parent,
             state: State_::Alive,
-            abort: None,
+            gen: 0,
         });
         ts.len() - 1
     }
@@ -220,22 +236,24 @@ impl Task {
             0 => self.finished(tid, true),
             ffi::LUA_YIELD => match take_pending() {
                 Some(Pending::Wait(fut)) => {
-                    let (abort, reg) = AbortHandle::new_pair();
-                    self.threads.borrow_mut()[tid].abort = Some(abort);
-                    let fut = Abortable::new(fut, reg);
+                    let gen = self.threads.borrow()[tid].gen;
                     self.new_waits
                         .borrow_mut()
-                        .push(Box::pin(async move { fut.await.ok().map(|r| (tid, r)) }));
+                        .push(Completion { tid, gen, fut });
                 }
                 Some(Pending::Exit(code)) => self.exit.set(Some(code)),
                 Some(Pending::Threads) => {}
                 None => {
                     // a bare coroutine.yield(): run again after others had a turn
-                    self.new_waits.borrow_mut().push(Box::pin(async move {
+                    let gen = self.threads.borrow()[tid].gen;
+                    let fut: WaitFuture = Box::pin(async {
                         tokio::task::yield_now().await;
                         let r: Resumer = Box::new(|_| Ok(MultiValue::new()));
-                        Some((tid, r))
-                    }));
+                        r
+                    });
+                    self.new_waits
+                        .borrow_mut()
+                        .push(Completion { tid, gen, fut });
                 }
             },
             _ => {
@@ -267,7 +285,6 @@ impl Task {
         let parent = {
             let mut ts = self.threads.borrow_mut();
             ts[tid].state = State_::Dead { ok, waited: false };
-            ts[tid].abort = None;
             ts[tid].parent
         };
         if tid == 0 {
@@ -360,9 +377,8 @@ impl Task {
     /// `ngx.thread.kill`: cancel the thread's wait and forget it.
     pub fn kill(&self, vm: &Vm, tid: usize) {
         let mut ts = self.threads.borrow_mut();
-        if let Some(a) = ts[tid].abort.take() {
-            a.abort();
-        }
+        // its pending wait (if any) finishes unobserved; dropping the task's waits cancels it
+        ts[tid].gen += 1;
         ts[tid].state = State_::Gone;
         vm.release(ts[tid].co);
     }
@@ -381,9 +397,6 @@ impl Task {
             unsafe { ffi::luaL_unref(vm.main_state(), ffi::LUA_REGISTRYINDEX, r) };
         }
         for t in self.threads.borrow_mut().iter_mut() {
-            if let Some(a) = t.abort.take() {
-                a.abort();
-            }
             match t.state {
                 State_::Dead { ok: true, .. } => vm.recycle(t.co),
                 State_::Gone => {}
@@ -463,7 +476,8 @@ pub async fn run_task(vm: &Vm, task: &Rc<Task>, entry: Co, nargs: c_int) -> Outc
     let mut watching_abort = task.req.as_ref().is_some_and(|r| r.loc.check_client_abort);
     let tid = task.add(entry, 0);
     task.resume(vm, tid, nargs);
-    let mut waits: FuturesUnordered<Completion> = FuturesUnordered::new();
+    // created on the first wait: a handler that never waits allocates none of this
+    let mut waits: Option<FuturesUnordered<Completion>> = None;
     loop {
         // run everything that became ready without waiting
         loop {
@@ -503,6 +517,7 @@ pub async fn run_task(vm: &Vm, task: &Rc<Task>, entry: Co, nargs: c_int) -> Outc
             task.cleanup(vm);
             return Outcome::Done;
         }
+        let waits = waits.get_or_insert_with(FuturesUnordered::new);
         waits.extend(task.new_waits.borrow_mut().drain(..));
         let next = if watching_abort {
             tokio::select! {
@@ -535,16 +550,17 @@ pub async fn run_task(vm: &Vm, task: &Rc<Task>, entry: Co, nargs: c_int) -> Outc
             waits.next().await
         };
         match next {
-            Some(Some((tid, resumer))) => {
-                if matches!(task.threads.borrow()[tid].state, State_::Alive) {
-                    task.threads.borrow_mut()[tid].abort = None;
+            Some((tid, gen, resumer)) => {
+                let live = {
+                    let t = &task.threads.borrow()[tid];
+                    t.gen == gen && matches!(t.state, State_::Alive)
+                };
+                if live {
                     task.ready
                         .borrow_mut()
                         .push_back((tid, Wake::Values(resumer)));
                 }
             }
-            // a killed thread's wait
-            Some(None) => {}
             None => {
                 // every thread waits on another: nothing can ever wake them
                 task.cleanup(vm);

@@ -545,7 +545,6 @@ impl MockPeer {
     /// Listen on `addr` (e.g. a fixed port from a Test::Nginx block).
     pub fn bind(addr: impl ToSocketAddrs, script: Script) -> io::Result<MockPeer> {
         let listener = TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(PeerState::default()),
@@ -631,6 +630,25 @@ impl MockPeer {
         self.received(i)
     }
 
+    /// Wait until at least one connection was accepted and every
+    /// connection accepted so far finished its script; returns the indexes
+    /// of those that did not (`[0]` when none was accepted).
+    pub fn wait_all_done(&self, timeout: Duration) -> Vec<usize> {
+        self.wait_until(timeout, |st| {
+            !st.conns.is_empty() && st.conns.iter().all(|c| c.done)
+        });
+        let st = self.shared.state.lock().unwrap();
+        if st.conns.is_empty() {
+            return vec![0];
+        }
+        st.conns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.done)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Wait until connection `i` finished its script.
     pub fn wait_done(&self, i: usize, timeout: Duration) -> bool {
         self.wait_until(timeout, |st| st.conns.get(i).is_some_and(|c| c.done))
@@ -640,6 +658,8 @@ impl MockPeer {
     pub fn stop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.accept_thread.take() {
+            // wake up the blocking accept()
+            let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
             let _ = t.join();
         }
     }
@@ -653,8 +673,12 @@ impl Drop for MockPeer {
 
 fn accept_loop(listener: TcpListener, script: Script, sh: Arc<Shared>) {
     let mut handlers = Vec::new();
-    while !sh.stopping() {
-        match listener.accept() {
+    loop {
+        let accepted = listener.accept();
+        if sh.stopping() {
+            break;
+        }
+        match accepted {
             Ok((stream, _)) => {
                 let idx = {
                     let mut st = sh.state.lock().unwrap();
@@ -681,9 +705,6 @@ fn accept_loop(listener: TcpListener, script: Script, sh: Arc<Shared>) {
                     }
                     sh2.update(|st| st.conns[idx].done = true);
                 }));
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                thread::sleep(Duration::from_millis(2))
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
@@ -1133,6 +1154,51 @@ fn dns_answer(q: &[u8], table: &HashMap<String, Vec<Ipv4Addr>>) -> Option<Vec<u8
         out.extend_from_slice(&a.octets());
     }
     Some(out)
+}
+
+// ---------------------------------------------------------------------------
+// A port where connecting times out
+// ---------------------------------------------------------------------------
+
+/// A listening socket on `127.0.0.1:0` whose accept queue is full and never
+/// drained: the kernel drops further SYNs, so connecting to it neither
+/// succeeds nor fails until the client's connect timeout (for "connect
+/// timed out" tests, with no network needed).
+pub struct Blackhole {
+    port: u16,
+    _listener: socket2::Socket,
+    _fillers: Vec<socket2::Socket>,
+}
+
+impl Blackhole {
+    pub fn start() -> io::Result<Blackhole> {
+        use socket2::{Domain, Socket, Type};
+        let listener = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+        listener.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+        listener.listen(0)?;
+        let addr = listener
+            .local_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::other("no local address"))?;
+        // backlog 0 still queues one connection; fill the queue for good
+        let mut fillers = Vec::new();
+        for _ in 0..3 {
+            let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+            s.set_nonblocking(true)?;
+            let _ = s.connect(&addr.into());
+            fillers.push(s);
+        }
+        thread::sleep(Duration::from_millis(20));
+        Ok(Blackhole {
+            port: addr.port(),
+            _listener: listener,
+            _fillers: fillers,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
 }
 
 // ---------------------------------------------------------------------------
