@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod ffi_exports;
 pub mod http;
 pub mod log;
 pub mod lua;

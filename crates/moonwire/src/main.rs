@@ -114,6 +114,9 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 fn main() -> ExitCode {
+    // keep the exported nginx helpers in the binary for LuaJIT's ffi.C
+    std::hint::black_box(moonwire::ffi_exports::ngx_hex_dump as *const ());
+    std::hint::black_box(moonwire::ffi_exports::ngx_atoi as *const ());
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cli = match parse_cli(&args) {
         Ok(c) => c,

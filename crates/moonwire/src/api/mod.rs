@@ -121,17 +121,31 @@ pub fn is_null(v: &Value) -> bool {
 }
 
 /// A Lua error with the calling Lua code's position, like luaL_error:
-/// `content_by_lua(nginx.conf:12):3: msg`. `level` 1 is our caller; 2 skips
-/// one Lua wrapper from the prelude.
-pub fn lua_err(lua: &mlua::Lua, level: usize, msg: impl std::fmt::Display) -> mlua::Error {
-    let pos = lua
-        .inspect_stack(level, |d| {
+/// `content_by_lua(nginx.conf:12):3: msg`. The position is that of the
+/// first Lua frame outside our own prelude wrappers (`_level` is kept for
+/// call-site documentation).
+pub fn lua_err(lua: &mlua::Lua, _level: usize, msg: impl std::fmt::Display) -> mlua::Error {
+    let mut pos = String::new();
+    for level in 1..8 {
+        let found = lua.inspect_stack(level, |d| {
             let src = d.source();
-            match (src.short_src.as_deref(), d.current_line()) {
-                (Some(s), Some(l)) => format!("{s}:{l}: "),
-                _ => String::new(),
+            let short = src.short_src.as_deref().unwrap_or("");
+            if src.what == "C" || short.starts_with("moonwire.") {
+                return None;
             }
-        })
-        .unwrap_or_default();
+            Some(match d.current_line() {
+                Some(l) => format!("{short}:{l}: "),
+                None => String::new(),
+            })
+        });
+        match found {
+            Some(Some(p)) => {
+                pos = p;
+                break;
+            }
+            Some(None) => continue,
+            None => break,
+        }
+    }
     mlua::Error::runtime(format!("{pos}{msg}"))
 }

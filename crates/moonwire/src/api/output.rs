@@ -94,8 +94,8 @@ pub fn render_value(lua: &Lua, v: &Value, buf: &mut Vec<u8>, fname: &str) -> mlu
 
 /// ngx.say / ngx.print body: `Ok(None)` is success, `Ok(Some(err))` is `nil, err`.
 unsafe fn echo(l: State, newline: bool) -> Result<Option<&'static str>, String> {
-    check_phase(OUTPUT).map_err(|e| e.to_string())?;
-    let r = req().map_err(|e| e.to_string())?;
+    check_phase(OUTPUT).map_err(|e| crate::lua::driver::error_message(&e))?;
+    let r = req().map_err(|e| crate::lua::driver::error_message(&e))?;
     let fname = if newline { "say" } else { "print" };
     let mut resp = r.resp.borrow_mut();
     if resp.eof {

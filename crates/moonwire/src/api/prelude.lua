@@ -13,16 +13,41 @@ local str_lower, str_gsub = string.lower, string.gsub
 
 -- A primitive returns YIELD when its caller must give control to the
 -- worker's event loop; the driver resumes us with the result.
-local function after(first, ...)
-    if first == YIELD then
+local function after(...)
+    if ... == YIELD then
         return co_yield(YIELD)
     end
-    return first, ...
+    return ...
 end
 
+-- Errors raised by mlua-based primitives are userdata; scripts (pcall users)
+-- expect OpenResty's plain strings.
+local tostring, str_find, str_sub = tostring, string.find, string.sub
+local function clean(err)
+    if type(err) == "userdata" then
+        err = tostring(err)
+        local tb = str_find(err, "\nstack traceback:", 1, true)
+        if tb then
+            err = str_sub(err, 1, tb - 1)
+        end
+        if str_sub(err, 1, 15) == "runtime error: " then
+            err = str_sub(err, 16)
+        end
+    end
+    return err
+end
+
+local function rethrow(ok, ...)
+    if ok then
+        return after(...)
+    end
+    error(clean((...)), 0)
+end
+
+local pcall = pcall
 local function yielding(f)
     return function(...)
-        return after(f(...))
+        return rethrow(pcall(f, ...))
     end
 end
 
@@ -54,6 +79,11 @@ local function wrap_forward(co, ok, first, ...)
         return first, ...
     end
     error(first, 0)
+end
+
+local thread_status = C.thread_status
+coroutine.status = function(co)
+    return thread_status(co) or co_status(co)
 end
 
 coroutine.wrap = function(f)
@@ -130,10 +160,10 @@ do
     local sem_new, sem_wait, sem_post, sem_count = C.sem_new, C.sem_wait, C.sem_post, C.sem_count
     local methods = {}
     function methods.wait(self, timeout)
-        return after(sem_wait(self.sem, timeout))
+        return rethrow(pcall(sem_wait, self.sem, timeout))
     end
     function methods.post(self, n)
-        return sem_post(self.sem, n)
+        return rethrow(pcall(sem_post, self.sem, n))
     end
     function methods.count(self)
         return sem_count(self.sem)
@@ -141,7 +171,11 @@ do
     local mt = { __index = methods }
     local semaphore = { version = "0.1.28" }
     function semaphore.new(n)
-        return setmetatable({ sem = sem_new(n) }, mt)
+        local ok, sem = pcall(sem_new, n)
+        if not ok then
+            error(clean(sem), 0)
+        end
+        return setmetatable({ sem = sem }, mt)
     end
     package.preload["ngx.semaphore"] = function()
         return semaphore
@@ -155,7 +189,7 @@ do
     for _, name in ipairs({ "setpeername", "send", "receive", "settimeout", "bind", "close" }) do
         methods[name] = function(self, ...)
             local u = self[1]
-            return after(u[name](u, ...))
+            return rethrow(pcall(u[name], u, ...))
         end
     end
     local mt = { __index = methods }
@@ -175,17 +209,21 @@ do
                             "getoption", "bind", "sslhandshake" }) do
         methods[name] = function(self, ...)
             local s = self[1]
-            return after(s[name](s, ...))
+            return rethrow(pcall(s[name], s, ...))
         end
     end
     function methods.receiveuntil(self, pattern, opts)
         local s = self[1]
-        local it, err = s:new_until(pattern, opts)
+        local ok, it, err = pcall(s.new_until, s, pattern, opts)
+        if not ok then
+            error(clean(it), 0)
+        end
         if not it then
             return nil, err
         end
+        local step = s.receiveuntil_step
         return function(size)
-            return after(s:receiveuntil_step(it, size))
+            return rethrow(pcall(step, s, it, size))
         end
     end
     local mt = { __index = methods }

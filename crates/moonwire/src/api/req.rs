@@ -47,7 +47,7 @@ pub fn args_table(
 unsafe extern "C-unwind" fn get_headers_c(l: State) -> c_int {
     let rq = match req() {
         Ok(r) => r,
-        Err(e) => raw::raise(l, e.to_string()),
+        Err(e) => raw::raise(l, crate::lua::driver::error_message(&e)),
     };
     let max = match ffi::lua_type(l, 1) {
         ffi::LUA_TNUMBER => max_arg(Some(ffi::lua_tonumber(l, 1) as i64)),

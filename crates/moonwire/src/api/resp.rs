@@ -49,7 +49,7 @@ unsafe fn header_set_impl(l: State) -> Result<(), String> {
     }
     let name = String::from_utf8_lossy(raw::to_bytes(l, 2)).replace('_', "-");
     let values = raw_values(l, 3)?;
-    set_header(&name, values).map_err(|e| e.to_string())
+    set_header(&name, values).map_err(|e| crate::lua::driver::error_message(&e))
 }
 
 unsafe extern "C-unwind" fn header_set_c(l: State) -> c_int {
@@ -62,7 +62,7 @@ unsafe extern "C-unwind" fn header_set_c(l: State) -> c_int {
 unsafe extern "C-unwind" fn header_get_c(l: State) -> c_int {
     let r = match req() {
         Ok(r) => r,
-        Err(e) => raw::raise(l, e.to_string()),
+        Err(e) => raw::raise(l, crate::lua::driver::error_message(&e)),
     };
     if ffi::lua_type(l, 2) != ffi::LUA_TSTRING {
         drop(r);

@@ -116,12 +116,38 @@ impl UserData for Sock {
         );
         m.add_function(
             "new_until",
-            |lua, (ud, pat, opts): (AnyUserData, mlua::LuaString, Option<Table>)| {
+            |lua, (ud, pat, opts): (AnyUserData, mlua::LuaString, Value)| {
                 let _ = checked(lua, &ud)?;
                 let inclusive = match &opts {
-                    Some(t) => t.get::<Option<bool>>("inclusive")?.unwrap_or(false),
-                    None => false,
+                    Value::Nil => false,
+                    Value::Table(t) => match t.get::<Value>("inclusive")? {
+                        Value::Nil => false,
+                        Value::Boolean(b) => b,
+                        other => {
+                            return Err(super::lua_err(
+                                lua,
+                                2,
+                                format!(
+                                    "bad \"inclusive\" option value type: {}",
+                                    other.type_name()
+                                ),
+                            ))
+                        }
+                    },
+                    other => {
+                        return Err(super::lua_err(
+                            lua,
+                            2,
+                            format!(
+                                "bad argument #3 to 'receiveuntil' (table expected, got {})",
+                                other.type_name()
+                            ),
+                        ))
+                    }
                 };
+                if pat.as_bytes().is_empty() {
+                    return Err(super::lua_err(lua, 2, "pattern is empty"));
+                }
                 match ReceiveUntil::new(&pat.as_bytes(), inclusive) {
                     Ok(it) => one(Value::UserData(lua.create_userdata(Until(Rc::new(it)))?)),
                     Err(e) => nil_err(lua, &e.to_string()),
@@ -135,24 +161,26 @@ impl UserData for Sock {
                 Err(e) => nil_err(lua, &e.to_string()),
             }
         });
-        m.add_function("settimeout", |lua, (ud, ms): (AnyUserData, Option<f64>)| {
+        m.add_function("settimeout", |lua, (ud, ms): (AnyUserData, Value)| {
             let s = checked(lua, &ud)?;
             s.sock
-                .settimeout(ms.unwrap_or(0.0) as i64)
+                .settimeout(num_or_zero(&ms))
                 .map_err(|e| super::lua_err(lua, 2, e))?;
             Ok(())
         });
-        m.add_function(
-            "settimeouts",
-            |lua, (ud, c, se, r): (AnyUserData, Option<f64>, Option<f64>, Option<f64>)| {
-                let s = checked(lua, &ud)?;
-                let v = |x: Option<f64>| x.unwrap_or(0.0) as i64;
-                s.sock
-                    .settimeouts(v(c), v(se), v(r))
-                    .map_err(|e| super::lua_err(lua, 2, e))?;
-                Ok(())
-            },
-        );
+        m.add_function("settimeouts", |lua, (ud, args): (AnyUserData, MultiValue)| {
+            let s = checked(lua, &ud)?;
+            if args.len() != 3 {
+                return Err(super::lua_err(
+                    lua,
+                    2,
+                    format!("ngx.socket settimeout: expecting 4 arguments (including the object) but seen {}", args.len() + 1),
+                ));
+            }
+            let v: Vec<i64> = args.iter().map(num_or_zero).collect();
+            s.sock.settimeouts(v[0], v[1], v[2]).map_err(|e| super::lua_err(lua, 2, e))?;
+            Ok(())
+        });
         m.add_function(
             "setkeepalive",
             |lua, (ud, timeout, size): (AnyUserData, Option<f64>, Option<f64>)| {
@@ -162,10 +190,16 @@ impl UserData for Sock {
                         .map(|t| t.max(0.0) as u64)
                         .unwrap_or(s.conf.keepalive_ms),
                 );
-                let size = Some(
-                    size.map(|n| n.max(1.0) as usize)
-                        .unwrap_or(s.conf.pool_size),
-                );
+                if let Some(n) = size {
+                    if n < 1.0 {
+                        return Err(super::lua_err(
+                            lua,
+                            2,
+                            format!("bad \"pool_size\" option value: {}", n as i64),
+                        ));
+                    }
+                }
+                let size = Some(size.map(|n| n as usize).unwrap_or(s.conf.pool_size));
                 match s.sock.set_keepalive(&pools(), timeout, size) {
                     Ok(()) => ok1(),
                     Err(e) => nil_err(lua, &e.to_string()),
@@ -286,9 +320,25 @@ fn log_failure(conf: &SockConf, what: &str, e: &SockError, peer: &str) {
             "send() failed (104: Connection reset by peer)".to_string()
         }
         ("send", SockError::BrokenPipe) => "send() failed (32: Broken pipe)".to_string(),
+        ("connect", SockError::Os(code)) => {
+            let e = std::io::Error::from_raw_os_error(*code);
+            format!(
+                "connect() to {peer} failed ({code}: {})",
+                crate::log::strerror(&e)
+            )
+        }
         _ => return,
     };
     super::log::emit(Level::Error, &msg);
+}
+
+/// A timeout argument: numbers as given, anything else counts as 0 (the default).
+fn num_or_zero(v: &Value) -> i64 {
+    match v {
+        Value::Integer(i) => *i,
+        Value::Number(n) => *n as i64,
+        _ => 0,
+    }
 }
 
 fn arg_str(v: Option<&Value>) -> Option<String> {
@@ -356,6 +406,10 @@ fn connect(lua: &Lua, ud: AnyUserData, args: MultiValue) -> mlua::Result<MultiVa
         }
     }
     let key = key.unwrap_or_else(|| Target::default_pool_key(&host, port));
+    // a connect that will wait in the pool's backlog logs its timeout differently
+    let queued = pools()
+        .stats(&key)
+        .is_some_and(|st| st.backlog.is_some() && st.connections >= st.size);
     let sock = s.sock.clone();
     let conf = s.conf.clone();
     let peer = match port {
@@ -386,21 +440,46 @@ fn connect(lua: &Lua, ud: AnyUserData, args: MultiValue) -> mlua::Result<MultiVa
         let r: Resumer = Box::new(move |lua| match res {
             Ok(()) => ok1(),
             Err(e) => {
-                log_failure(
-                    &conf,
-                    if e.is_timeout() && sock.is_connected() {
-                        "queue"
-                    } else {
-                        "connect"
-                    },
-                    &e,
-                    &peer,
-                );
+                log_failure(&conf, if queued { "queue" } else { "connect" }, &e, &peer);
                 nil_err(lua, &e.to_string())
             }
         });
         r
     })
+}
+
+/// What `send` accepts: strings, numbers, nil and booleans at the top;
+/// inside (array) tables only strings, numbers and tables.
+fn render_send(lua: &Lua, v: &Value, buf: &mut Vec<u8>, top: bool) -> mlua::Result<()> {
+    match v {
+        Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
+        Value::Integer(i) => crate::http::push_num_signed(buf, *i),
+        Value::Number(n) => super::fmt_number(*n, buf),
+        Value::Boolean(true) if top => buf.extend_from_slice(b"true"),
+        Value::Boolean(false) if top => buf.extend_from_slice(b"false"),
+        Value::Nil if top => buf.extend_from_slice(b"nil"),
+        Value::Table(t) => {
+            let n = t.raw_len();
+            for pair in t.clone().pairs::<Value, Value>() {
+                let (k, _) = pair?;
+                if !matches!(k, Value::Integer(i) if i >= 1 && (i as usize) <= n) {
+                    return Err(super::lua_err(lua, 2, "bad argument #1 to 'send' (non-array table found)"));
+                }
+            }
+            for i in 1..=n {
+                render_send(lua, &t.raw_get::<Value>(i)?, buf, false)?;
+            }
+        }
+        other if top => {
+            return Err(super::lua_err(
+                lua,
+                2,
+                format!("bad argument #1 to 'send' (string, number, boolean, nil, or array table expected, got {})", other.type_name()),
+            ))
+        }
+        other => return Err(super::lua_err(lua, 2, format!("bad argument #1 to 'send' (bad data type {} found)", other.type_name()))),
+    }
+    Ok(())
 }
 
 fn send(lua: &Lua, ud: AnyUserData, data: Value) -> mlua::Result<MultiValue> {
@@ -411,7 +490,7 @@ fn send(lua: &Lua, ud: AnyUserData, data: Value) -> mlua::Result<MultiValue> {
         return nil_err(lua, "closed");
     }
     let mut buf = Vec::new();
-    super::output::render_value(lua, &data, &mut buf, "send")?;
+    render_send(lua, &data, &mut buf, true)?;
     let sock = s.sock.clone();
     let conf = s.conf.clone();
     drop(s);
@@ -441,7 +520,12 @@ fn recv_values(
     let mut mv = MultiValue::new();
     match res {
         Ok(Some(b)) => mv.push_back(Value::String(lua.create_string(&b)?)),
-        Ok(None) => mv.push_back(Value::Nil),
+        Ok(None) => {
+            // the end of a sized receiveuntil loop
+            mv.push_back(Value::Nil);
+            mv.push_back(Value::Nil);
+            mv.push_back(Value::Nil);
+        }
         Err((e, partial)) => {
             log_failure(conf, "read", &e, "");
             mv.push_back(Value::Nil);
@@ -629,8 +713,12 @@ pub fn register(lua: &Lua, c: &Table) -> mlua::Result<()> {
             check_phase(YIELDABLE)?;
             let conf = sock_conf();
             let owner = driver::with_current(|r| r.map(|r| r.id).unwrap_or(0));
+            let sock = Rc::new(TcpSock::new(conf.timeouts));
+            if let Some((task, _)) = driver::current_task() {
+                task.own_socket(&sock);
+            }
             let s = Sock {
-                sock: Rc::new(TcpSock::new(conf.timeouts)),
+                sock,
                 owner,
                 conf,
                 peer: RefCell::new(String::new()),

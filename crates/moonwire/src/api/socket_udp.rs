@@ -186,6 +186,10 @@ fn send(lua: &Lua, ud: AnyUserData, data: Value) -> mlua::Result<MultiValue> {
         return Err(super::lua_err(lua, 2, "bad request"));
     }
     let Some(s) = u.sock.borrow().clone() else {
+        crate::api::log::emit(
+            crate::log::Level::Error,
+            "attempt to send data on a closed socket",
+        );
         return nil_err(lua, "closed");
     };
     let mut buf = Vec::new();
@@ -212,6 +216,10 @@ fn receive(lua: &Lua, ud: AnyUserData, size: Option<i64>) -> mlua::Result<MultiV
         return Err(super::lua_err(lua, 2, "bad request"));
     }
     let Some(s) = u.sock.borrow().clone() else {
+        crate::api::log::emit(
+            crate::log::Level::Error,
+            "attempt to receive data on a closed socket",
+        );
         return nil_err(lua, "closed");
     };
     let size = size.unwrap_or(65536).clamp(1, 65536) as usize;
@@ -238,7 +246,17 @@ fn receive(lua: &Lua, ud: AnyUserData, size: Option<i64>) -> mlua::Result<MultiV
                 mv.push_back(Value::String(lua.create_string(&buf[..n])?));
                 Ok(mv)
             }
-            Ok(Err(e)) => nil_err(lua, &crate::log::strerror(&e).to_lowercase()),
+            Ok(Err(e)) => {
+                crate::api::log::emit(
+                    crate::log::Level::Error,
+                    &format!(
+                        "recv() failed ({}: {})",
+                        e.raw_os_error().unwrap_or(0),
+                        crate::log::strerror(&e)
+                    ),
+                );
+                nil_err(lua, &crate::log::strerror(&e).to_lowercase())
+            }
             Err(t) => {
                 if crate::worker::with_vm(|_| ()).is_some() {
                     crate::api::log::emit(

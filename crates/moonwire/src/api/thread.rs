@@ -11,7 +11,7 @@ use crate::lua::raw::{self, State};
 use crate::worker;
 
 unsafe fn spawn(l: State) -> Result<c_int, String> {
-    check_phase(YIELDABLE).map_err(|e| e.to_string())?;
+    check_phase(YIELDABLE).map_err(|e| crate::lua::driver::error_message(&e))?;
     let t = ffi::lua_type(l, 1);
     if t != ffi::LUA_TFUNCTION {
         return Err(format!(
@@ -74,7 +74,7 @@ unsafe fn thread_args(
 }
 
 unsafe fn wait(l: State) -> Result<c_int, String> {
-    check_phase(YIELDABLE).map_err(|e| e.to_string())?;
+    check_phase(YIELDABLE).map_err(|e| crate::lua::driver::error_message(&e))?;
     let (task, me) = current_task().ok_or("no request found")?;
     let ids = thread_args(l, "wait", me, &task)?;
     if ids.iter().all(|&i| task.ended(i) && !task.is_zombie(i)) {
@@ -102,19 +102,52 @@ unsafe extern "C-unwind" fn wait_c(l: State) -> c_int {
 }
 
 unsafe fn kill(l: State) -> Result<c_int, String> {
-    check_phase(YIELDABLE).map_err(|e| e.to_string())?;
+    check_phase(YIELDABLE).map_err(|e| crate::lua::driver::error_message(&e))?;
     let (task, me) = current_task().ok_or("no request found")?;
-    ffi::lua_settop(l, 1);
-    let ids = thread_args(l, "kill", me, &task)?;
-    let tid = ids[0];
-    if task.ended(tid) {
+    let th = ffi::lua_tothread(l, 1);
+    let fail = |l: State, msg: &[u8]| {
         ffi::lua_pushnil(l);
-        raw::push_bytes(l, b"already waited or killed");
-        return Ok(2);
+        raw::push_bytes(l, msg);
+        Ok(2)
+    };
+    if th.is_null() {
+        return Err(format!(
+            "bad argument #1 to 'kill' (coroutine expected, got {})",
+            raw::type_name(ffi::lua_type(l, 1))
+        ));
+    }
+    let Some(tid) = task.thread_of(th) else {
+        return fail(l, b"not user thread");
+    };
+    if task.parent_of(tid) != me {
+        return fail(l, b"killer not parent");
+    }
+    if task.is_zombie(tid) {
+        // its results are dropped: a later wait finds nothing
+        worker::with_vm(|vm| task.kill(vm, tid));
+        return fail(l, b"already terminated");
+    }
+    if task.ended(tid) {
+        return fail(l, b"already waited or killed");
     }
     worker::with_vm(|vm| task.kill(vm, tid));
-    ffi::lua_pushboolean(l, 1);
+    ffi::lua_pushinteger(l, 1);
     Ok(1)
+}
+
+/// `coroutine.status` for light threads: "zombie" when finished but not
+/// waited for, "running" while suspended in an API wait; nil otherwise.
+unsafe extern "C-unwind" fn thread_status_c(l: State) -> c_int {
+    let th = ffi::lua_tothread(l, 1);
+    let st = match current_task() {
+        Some((task, _)) if !th.is_null() => task.thread_of(th).map(|tid| task.status_of(tid)),
+        _ => None,
+    };
+    match st.flatten() {
+        Some(s) => raw::push_bytes(l, s.as_bytes()),
+        None => ffi::lua_pushnil(l),
+    }
+    1
 }
 
 unsafe extern "C-unwind" fn kill_c(l: State) -> c_int {
@@ -126,7 +159,8 @@ unsafe extern "C-unwind" fn kill_c(l: State) -> c_int {
 
 /// ngx.on_abort(f): run `f` as a light thread when the client goes away.
 unsafe fn on_abort(l: State) -> Result<c_int, String> {
-    check_phase(&[crate::request::Phase::Content]).map_err(|e| e.to_string())?;
+    check_phase(&[crate::request::Phase::Content])
+        .map_err(|e| crate::lua::driver::error_message(&e))?;
     let t = ffi::lua_type(l, 1);
     if t != ffi::LUA_TFUNCTION {
         return Err(format!(
@@ -169,6 +203,7 @@ pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
         c.set("thread_spawn", lua.create_c_function(spawn_c)?)?;
         c.set("thread_wait", lua.create_c_function(wait_c)?)?;
         t.set("kill", lua.create_c_function(kill_c)?)?;
+        c.set("thread_status", lua.create_c_function(thread_status_c)?)?;
     }
     ngx.set("thread", t)?;
     Ok(())

@@ -103,6 +103,11 @@ async fn sleep_or_exit(d: Duration, cmd: &mut tokio::sync::watch::Receiver<Cmd>)
     if *cmd.borrow() != Cmd::Run {
         return true;
     }
+    if d.is_zero() {
+        // a zero-delay timer runs as soon as the current handler yields
+        tokio::task::yield_now().await;
+        return false;
+    }
     tokio::select! {
         _ = tokio::time::sleep(d) => false,
         _ = cmd.changed() => true,
@@ -173,7 +178,7 @@ unsafe fn start(l: State, every: bool) -> Result<c_int, String> {
         drop(pending);
         release(r);
     });
-    ffi::lua_pushboolean(l, 1);
+    ffi::lua_pushinteger(l, 1);
     Ok(1)
 }
 

@@ -12,7 +12,7 @@ use crate::request::vars;
 unsafe extern "C-unwind" fn var_get(l: State) -> c_int {
     let r = match req() {
         Ok(r) => r,
-        Err(e) => raw::raise(l, e.to_string()),
+        Err(e) => raw::raise(l, crate::lua::driver::error_message(&e)),
     };
     let v = match ffi::lua_type(l, 2) {
         ffi::LUA_TSTRING => {

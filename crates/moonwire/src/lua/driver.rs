@@ -172,6 +172,8 @@ pub struct Task {
     error: RefCell<Option<String>>,
     /// `ngx.on_abort` callback (registry reference).
     pub on_abort: Cell<Option<c_int>>,
+    /// Cosockets created by this task: closed when it ends, as OpenResty does.
+    sockets: RefCell<Vec<std::rc::Weak<ngx_cosocket::TcpSock>>>,
 }
 
 impl Task {
@@ -185,15 +187,30 @@ impl Task {
             exit: Cell::new(None),
             error: RefCell::new(None),
             on_abort: Cell::new(None),
+            sockets: RefCell::new(Vec::new()),
         })
     }
 
-    /// The index of the light thread running coroutine `th`, if it is ours.
+    /// The index of the light thread running coroutine `th`, if it is ours
+    /// (the entry thread is not a user thread).
     pub fn thread_of(&self, th: State) -> Option<usize> {
         self.threads
             .borrow()
             .iter()
-            .position(|t| t.co.th == th && !matches!(t.state, State_::Gone))
+            .rposition(|t| t.co.th == th)
+            .filter(|&i| i > 0)
+    }
+
+    /// What `coroutine.status` reports for light thread `tid` (None: ask Lua).
+    pub fn status_of(&self, tid: usize) -> Option<&'static str> {
+        match self.threads.borrow()[tid].state {
+            State_::Dead { waited: false, .. } => Some("zombie"),
+            State_::Dead { waited: true, .. } | State_::Gone => Some("dead"),
+            State_::Alive | State_::WaitingFor(_) => {
+                let running = current_task().is_some_and(|(_, me)| me == tid);
+                (!running).then_some("running")
+            }
+        }
     }
 
     pub fn parent_of(&self, tid: usize) -> usize {
@@ -258,8 +275,14 @@ impl Task {
             },
             _ => {
                 let co = self.threads.borrow()[tid].co;
-                // SAFETY: the coroutine failed; its stack holds the error object.
-                let msg = unsafe { failure(vm.main_state(), co.th) };
+                // SAFETY: the coroutine failed; its stack holds the error object,
+                // duplicated so a user thread keeps it for ngx.thread.wait.
+                let msg = unsafe {
+                    if tid != 0 {
+                        ffi::lua_pushvalue(co.th, -1);
+                    }
+                    failure(vm.main_state(), co.th)
+                };
                 if tid == 0 {
                     *self.error.borrow_mut() = Some(msg);
                 } else {
@@ -268,12 +291,20 @@ impl Task {
                         Some(r) => r.log(Level::Error, &line),
                         None => crate::log::log(Level::Error, &line),
                     }
-                    // the error string is what `ngx.thread.wait` returns after `false`
-                    let first = msg.lines().next().unwrap_or("").to_string();
-                    // SAFETY: a dead coroutine's stack can be reset and written.
+                    // SAFETY: a dead coroutine's stack can be rearranged: keep only
+                    // the error value, which `ngx.thread.wait` returns after `false`
                     unsafe {
-                        ffi::lua_settop(co.th, 0);
-                        raw::push_bytes(co.th, first.as_bytes());
+                        let top = ffi::lua_gettop(co.th);
+                        if top > 0 {
+                            ffi::lua_replace(co.th, 1);
+                            ffi::lua_settop(co.th, 1);
+                            if ffi::lua_type(co.th, 1) == ffi::LUA_TSTRING {
+                                let m =
+                                    String::from_utf8_lossy(raw::to_bytes(co.th, 1)).into_owned();
+                                ffi::lua_settop(co.th, 0);
+                                raw::push_bytes(co.th, strip_position(&m).as_bytes());
+                            }
+                        }
                     }
                 }
                 self.finished(tid, false);
@@ -391,7 +422,21 @@ impl Task {
     }
 
     /// Give every coroutine back: finished ones to the cache, the rest released.
+    pub fn own_socket(&self, s: &Rc<ngx_cosocket::TcpSock>) {
+        self.sockets.borrow_mut().push(Rc::downgrade(s));
+    }
+
     fn cleanup(&self, vm: &Vm) {
+        for s in self
+            .sockets
+            .borrow_mut()
+            .drain(..)
+            .filter_map(|w| w.upgrade())
+        {
+            if s.is_connected() {
+                let _ = s.close();
+            }
+        }
         if let Some(r) = self.on_abort.take() {
             // SAFETY: r is a registry reference owned by this task.
             unsafe { ffi::luaL_unref(vm.main_state(), ffi::LUA_REGISTRYINDEX, r) };
@@ -405,6 +450,19 @@ impl Task {
             t.state = State_::Gone;
         }
     }
+}
+
+/// `content_by_lua(nginx.conf:12):3: boom` -> `boom` (what ngx.thread.wait returns).
+fn strip_position(m: &str) -> &str {
+    if let Some(i) = m.find(": ") {
+        let head = &m[..i];
+        if let Some(j) = head.rfind(':') {
+            if !head[j + 1..].is_empty() && head[j + 1..].bytes().all(|b| b.is_ascii_digit()) {
+                return &m[i + 2..];
+            }
+        }
+    }
+    m
 }
 
 /// Resolves when the client closes its side of the connection while the

@@ -913,3 +913,49 @@ HTTP/1.1 200 OK
 hello from /hello
 --- no_error_log
 [error]
+
+
+
+=== TEST 34: a unix-domain socket
+--- config
+location = /t {
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        local ok, err = sock:connect("unix:$TEST_NGINX_TCP_SOCKET")
+        ngx.say("connect: ", ok, " ", err)
+        ngx.say("send: ", sock:send("over unix\n"))
+        ngx.say("receive: ", sock:receive())
+        ngx.say("close: ", sock:close())
+    }
+}
+--- request
+GET /t
+--- tcp_listen: $TEST_NGINX_TCP_SOCKET
+--- tcp_script
+echo_lines
+--- tcp_query
+over unix
+--- response_body
+connect: 1 nil
+send: 10
+receive: over unix
+close: 1
+--- no_error_log
+[error]
+
+
+
+=== TEST 35: a unix-domain socket that does not exist
+--- config
+location = /t {
+    content_by_lua_block {
+        local sock = ngx.socket.tcp()
+        ngx.say(sock:connect("unix:/tmp/no/such/moonwire-test.sock"))
+    }
+}
+--- request
+GET /t
+--- response_body
+nilno such file or directory
+--- error_log
+connect() to unix:/tmp/no/such/moonwire-test.sock failed (2: No such file or directory)

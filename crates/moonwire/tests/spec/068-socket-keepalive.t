@@ -692,3 +692,39 @@ hold
 $
 --- no_error_log
 [error]
+
+
+
+=== TEST 22: unix-domain connections are pooled by path
+--- config
+location = /t {
+    content_by_lua_block {
+        for i = 1, 2 do
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("unix:$TEST_NGINX_TCP_SOCKET"))
+            ngx.say(i, ": reused ", sock:getreusedtimes())
+            assert(sock:send("u" .. i .. "\n"))
+            ngx.say(i, ": ", sock:receive())
+            assert(sock:setkeepalive())
+        end
+        local sock = ngx.socket.tcp()
+        assert(sock:connect("unix:$TEST_NGINX_TCP_SOCKET", {pool = "other"}))
+        ngx.say("other pool: reused ", sock:getreusedtimes())
+    }
+}
+--- request
+GET /t
+--- tcp_listen: $TEST_NGINX_TCP_SOCKET
+--- tcp_script
+echo_lines
+--- tcp_query
+u1
+u2
+--- response_body
+1: reused 0
+1: u1
+2: reused 1
+2: u2
+other pool: reused 0
+--- no_error_log
+[error]

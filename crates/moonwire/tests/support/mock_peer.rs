@@ -1,5 +1,5 @@
-//! Scripted network peers for cosocket tests: a TCP peer that plays a
-//! script on every connection it accepts, a UDP peer that answers each
+//! Scripted network peers for cosocket tests: a TCP (or unix-domain
+//! stream) peer that plays a script on every connection it accepts, a UDP peer that answers each
 //! datagram, and a tiny DNS server for the `resolver` directive.
 //!
 //! Each peer listens on `127.0.0.1:0` (or a given address), runs in
@@ -45,6 +45,8 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::os::unix::io::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
@@ -528,10 +530,82 @@ impl Shared {
     }
 }
 
-/// A TCP peer that plays its [`Script`] on every connection it accepts
-/// (each in its own thread). Stopped when dropped.
+/// Where a [`MockPeer`] listens.
+#[derive(Debug, Clone)]
+pub enum PeerAddr {
+    Tcp(SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+/// An accepted connection, TCP or unix-domain.
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn setup(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => {
+                s.set_nonblocking(false)?;
+                s.set_nodelay(true)?;
+                s.set_read_timeout(Some(POLL))?;
+                s.set_write_timeout(Some(STEP_TIMEOUT))
+            }
+            Stream::Unix(s) => {
+                s.set_nonblocking(false)?;
+                s.set_read_timeout(Some(POLL))?;
+                s.set_write_timeout(Some(STEP_TIMEOUT))
+            }
+        }
+    }
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.shutdown(how),
+            Stream::Unix(s) => s.shutdown(how),
+        }
+    }
+    /// `SO_LINGER` 0, so that closing sends a reset (TCP only).
+    fn set_linger_zero(&self) {
+        if let Stream::Tcp(s) = self {
+            let _ = socket2::SockRef::from(s).set_linger(Some(Duration::ZERO));
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Unix(s) => s.flush(),
+        }
+    }
+}
+
+/// A TCP (or unix-domain stream) peer that plays its [`Script`] on every
+/// connection it accepts (each in its own thread). Stopped when dropped.
 pub struct MockPeer {
-    addr: SocketAddr,
+    addr: PeerAddr,
     shared: Arc<Shared>,
     accept_thread: Option<JoinHandle<()>>,
 }
@@ -545,7 +619,24 @@ impl MockPeer {
     /// Listen on `addr` (e.g. a fixed port from a Test::Nginx block).
     pub fn bind(addr: impl ToSocketAddrs, script: Script) -> io::Result<MockPeer> {
         let listener = TcpListener::bind(addr)?;
-        let addr = listener.local_addr()?;
+        let addr = PeerAddr::Tcp(listener.local_addr()?);
+        Self::serve(Listener::Tcp(listener), addr, script)
+    }
+
+    /// Listen on a unix-domain stream socket at `path` (replaced if it
+    /// exists); for `sock:connect("unix:" .. path)`.
+    pub fn bind_unix(path: impl AsRef<std::path::Path>, script: Script) -> io::Result<MockPeer> {
+        let path = path.as_ref();
+        let _ = std::fs::remove_file(path);
+        let listener = UnixListener::bind(path)?;
+        Self::serve(
+            Listener::Unix(listener),
+            PeerAddr::Unix(path.to_path_buf()),
+            script,
+        )
+    }
+
+    fn serve(listener: Listener, addr: PeerAddr, script: Script) -> io::Result<MockPeer> {
         let shared = Arc::new(Shared {
             state: Mutex::new(PeerState::default()),
             cond: Condvar::new(),
@@ -563,12 +654,16 @@ impl MockPeer {
         })
     }
 
+    /// The TCP port (0 for a unix-domain peer).
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        match &self.addr {
+            PeerAddr::Tcp(a) => a.port(),
+            PeerAddr::Unix(_) => 0,
+        }
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    pub fn addr(&self) -> &PeerAddr {
+        &self.addr
     }
 
     /// How many connections were accepted so far.
@@ -658,9 +753,10 @@ impl MockPeer {
     pub fn stop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.accept_thread.take() {
-            // wake up the blocking accept()
-            let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
             let _ = t.join();
+            if let PeerAddr::Unix(p) = &self.addr {
+                let _ = std::fs::remove_file(p);
+            }
         }
     }
 }
@@ -671,15 +767,37 @@ impl Drop for MockPeer {
     }
 }
 
-fn accept_loop(listener: TcpListener, script: Script, sh: Arc<Shared>) {
+fn accept_loop(listener: Listener, script: Script, sh: Arc<Shared>) {
     let mut handlers = Vec::new();
     loop {
-        let accepted = listener.accept();
+        if sh.stopping() {
+            break;
+        }
+        // wait for a connection, waking up now and then to see whether
+        // the peer is stopping
+        let fd = match &listener {
+            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Unix(l) => l.as_raw_fd(),
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll(2) on one valid pollfd that lives across the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, POLL.as_millis() as libc::c_int) };
+        if n <= 0 {
+            continue;
+        }
+        let accepted = match &listener {
+            Listener::Tcp(l) => l.accept().map(|(s, _)| Stream::Tcp(s)),
+            Listener::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
+        };
         if sh.stopping() {
             break;
         }
         match accepted {
-            Ok((stream, _)) => {
+            Ok(stream) => {
                 let idx = {
                     let mut st = sh.state.lock().unwrap();
                     st.conns.push(ConnRecord {
@@ -697,7 +815,7 @@ fn accept_loop(listener: TcpListener, script: Script, sh: Arc<Shared>) {
                         sh: sh2.clone(),
                         closed: false,
                     };
-                    let _ = stream_setup(&conn.stream);
+                    let _ = conn.stream.setup();
                     if let Err(e) = conn.run(&script) {
                         if !sh2.stopping() {
                             sh2.update(|st| st.errors.push(format!("connection {idx}: {e}")));
@@ -719,15 +837,8 @@ fn accept_loop(listener: TcpListener, script: Script, sh: Arc<Shared>) {
     }
 }
 
-fn stream_setup(s: &TcpStream) -> io::Result<()> {
-    s.set_nonblocking(false)?;
-    s.set_nodelay(true)?;
-    s.set_read_timeout(Some(POLL))?;
-    s.set_write_timeout(Some(STEP_TIMEOUT))
-}
-
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     idx: usize,
     sh: Arc<Shared>,
     closed: bool,
@@ -888,8 +999,7 @@ impl Conn {
                     Step::ShutdownWrite => self.stream.shutdown(Shutdown::Write)?,
                     Step::ShutdownRead => self.stream.shutdown(Shutdown::Read)?,
                     Step::Reset => {
-                        let _ =
-                            socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+                        self.stream.set_linger_zero();
                         self.closed = true;
                         return Ok(()); // dropping the stream closes it (RST)
                     }
