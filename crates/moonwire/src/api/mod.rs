@@ -149,3 +149,32 @@ pub fn lua_err(lua: &mlua::Lua, _level: usize, msg: impl std::fmt::Display) -> m
     }
     mlua::Error::runtime(format!("{pos}{msg}"))
 }
+
+/// `v` as the only return value.
+pub fn one(v: mlua::Value) -> mlua::Result<mlua::MultiValue> {
+    let mut mv = mlua::MultiValue::new();
+    mv.push_back(v);
+    Ok(mv)
+}
+
+/// OpenResty's success value `1`.
+pub fn ok1() -> mlua::Result<mlua::MultiValue> {
+    one(mlua::Value::Integer(1))
+}
+
+/// OpenResty's failure convention: `nil, err`.
+pub fn nil_err(lua: &mlua::Lua, msg: &str) -> mlua::Result<mlua::MultiValue> {
+    let mut mv = mlua::MultiValue::new();
+    mv.push_back(mlua::Value::Nil);
+    mv.push_back(mlua::Value::String(lua.create_string(msg)?));
+    Ok(mv)
+}
+
+/// Register `fut` as the calling coroutine's wait and return the yield
+/// marker its Lua wrapper turns into a yield.
+pub fn yield_with(
+    fut: impl std::future::Future<Output = driver::Resumer> + 'static,
+) -> mlua::Result<mlua::MultiValue> {
+    driver::set_pending(driver::Pending::Wait(Box::pin(fut)));
+    one(crate::lua::yield_marker())
+}

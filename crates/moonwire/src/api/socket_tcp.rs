@@ -18,9 +18,9 @@ use ngx_cosocket::{
 };
 
 use super::socket_udp::owner_ok;
-use super::{check_phase, YIELDABLE};
+use super::{check_phase, nil_err, ok1, one, yield_with, YIELDABLE};
 use crate::log::Level;
-use crate::lua::driver::{self, set_pending, Pending, Resumer};
+use crate::lua::driver::{self, Resumer};
 
 thread_local! {
     static POOLS: RefCell<Option<Pools>> = const { RefCell::new(None) };
@@ -260,32 +260,6 @@ impl UserData for Sock {
 struct Until(Rc<ReceiveUntil>);
 
 impl UserData for Until {}
-
-fn one(v: Value) -> mlua::Result<MultiValue> {
-    let mut mv = MultiValue::new();
-    mv.push_back(v);
-    Ok(mv)
-}
-
-fn ok1() -> mlua::Result<MultiValue> {
-    one(Value::Integer(1))
-}
-
-fn nil_err(lua: &Lua, msg: &str) -> mlua::Result<MultiValue> {
-    let mut mv = MultiValue::new();
-    mv.push_back(Value::Nil);
-    mv.push_back(Value::String(lua.create_string(msg)?));
-    Ok(mv)
-}
-
-fn yield_with(
-    fut: impl std::future::Future<Output = Resumer> + 'static,
-) -> mlua::Result<MultiValue> {
-    set_pending(Pending::Wait(Box::pin(fut)));
-    let mut mv = MultiValue::new();
-    mv.push_back(crate::lua::yield_marker());
-    Ok(mv)
-}
 
 /// The socket, after the phase and owner checks every method makes.
 fn checked(lua: &Lua, ud: &AnyUserData) -> mlua::Result<mlua::UserDataRef<Sock>> {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 
-use super::{check_phase, YIELDABLE};
-use crate::lua::driver::{self, set_pending, Pending, Resumer};
+use super::{check_phase, nil_err, ok1, yield_with, YIELDABLE};
+use crate::lua::driver::{self, Resumer};
 
 enum Sock {
     Udp(tokio::net::UdpSocket),
@@ -48,7 +48,7 @@ impl UserData for Udp {
         {
             Ok(ip) => {
                 udp(&ud)?.bind.set(Some(ip));
-                Ok(one())
+                ok1()
             }
             Err(_) => nil_err(lua, "bad address"),
         });
@@ -57,7 +57,7 @@ impl UserData for Udp {
             if u.sock.borrow_mut().take().is_none() {
                 return nil_err(lua, "closed");
             }
-            Ok(one())
+            ok1()
         });
     }
 }
@@ -65,28 +65,6 @@ impl UserData for Udp {
 /// Cosocket objects belong to the request that made them.
 pub fn owner_ok(owner: u64) -> bool {
     driver::with_current(|r| r.map(|r| r.id).unwrap_or(0)) == owner
-}
-
-fn nil_err(lua: &Lua, msg: &str) -> mlua::Result<MultiValue> {
-    let mut mv = MultiValue::new();
-    mv.push_back(Value::Nil);
-    mv.push_back(Value::String(lua.create_string(msg)?));
-    Ok(mv)
-}
-
-fn one() -> MultiValue {
-    let mut mv = MultiValue::new();
-    mv.push_back(Value::Integer(1));
-    mv
-}
-
-fn yield_with(
-    fut: impl std::future::Future<Output = Resumer> + 'static,
-) -> mlua::Result<MultiValue> {
-    set_pending(Pending::Wait(Box::pin(fut)));
-    let mut mv = MultiValue::new();
-    mv.push_back(crate::lua::yield_marker());
-    Ok(mv)
 }
 
 fn udp(ud: &AnyUserData) -> mlua::Result<mlua::UserDataRef<Udp>> {
@@ -129,7 +107,7 @@ fn setpeername(lua: &Lua, ud: AnyUserData, args: MultiValue) -> mlua::Result<Mul
         return match s {
             Ok(s) => {
                 *u.sock.borrow_mut() = Some(Rc::new(Sock::Unix(s)));
-                Ok(one())
+                ok1()
             }
             Err(e) => nil_err(lua, &crate::log::strerror(&e).to_lowercase()),
         };
@@ -172,7 +150,7 @@ fn setpeername(lua: &Lua, ud: AnyUserData, args: MultiValue) -> mlua::Result<Mul
         let r: Resumer = Box::new(move |lua| match res {
             Ok(s) => {
                 *udp(&ud)?.sock.borrow_mut() = Some(Rc::new(s));
-                Ok(one())
+                ok1()
             }
             Err(e) => nil_err(lua, &e),
         });
@@ -202,7 +180,7 @@ fn send(lua: &Lua, ud: AnyUserData, data: Value) -> mlua::Result<MultiValue> {
             Sock::Unix(x) => x.send(&buf).await,
         };
         let r: Resumer = Box::new(move |lua| match r {
-            Ok(_) => Ok(one()),
+            Ok(_) => ok1(),
             Err(e) => nil_err(lua, &crate::log::strerror(&e).to_lowercase()),
         });
         r
