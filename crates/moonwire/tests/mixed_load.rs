@@ -114,7 +114,6 @@ fn start() -> TestServer {
 }
 
 #[test]
-#[ignore = "open issue #3: under 10k concurrent requests more Redis connections stay open than the pool sizes allow"]
 fn ten_thousand_concurrent_requests_share_bounded_redis_pools() {
     assert!(
         tcp_port_open(6379),
@@ -202,8 +201,18 @@ fn ten_thousand_concurrent_requests_share_bounded_redis_pools() {
         workers_seen.iter().all(|&w| w),
         "not every worker answered requests: {workers_seen:?}"
     );
+    // Connections beyond the pools are closed when their requests end; Redis
+    // notices thousands of closes over the next moments, so let its count settle
+    // (the server is still running, so a leak would keep the count high).
+    let bound = before + WORKERS * POOL + MARGIN;
+    let mut after = after;
+    let settle = Instant::now();
+    while after > bound && settle.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(200));
+        after = redis_clients();
+    }
     assert!(
-        after <= before + WORKERS * POOL + MARGIN,
+        after <= bound,
         "too many Redis connections left open: {before} before, {after} after \
          (pools of {POOL} per worker, {WORKERS} workers)"
     );
