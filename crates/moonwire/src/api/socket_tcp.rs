@@ -124,14 +124,10 @@ impl UserData for Sock {
                         Value::Nil => false,
                         Value::Boolean(b) => b,
                         other => {
-                            return Err(super::lua_err(
-                                lua,
-                                2,
-                                format!(
-                                    "bad \"inclusive\" option value type: {}",
-                                    other.type_name()
-                                ),
-                            ))
+                            return Err(mlua::Error::runtime(format!(
+                                "bad \"inclusive\" option value type: {}",
+                                other.type_name()
+                            )));
                         }
                     },
                     other => {
@@ -146,7 +142,7 @@ impl UserData for Sock {
                     }
                 };
                 if pat.as_bytes().is_empty() {
-                    return Err(super::lua_err(lua, 2, "pattern is empty"));
+                    return nil_err(lua, "pattern is empty");
                 }
                 match ReceiveUntil::new(&pat.as_bytes(), inclusive) {
                     Ok(it) => one(Value::UserData(lua.create_userdata(Until(Rc::new(it)))?)),
@@ -165,20 +161,17 @@ impl UserData for Sock {
             let s = checked(lua, &ud)?;
             s.sock
                 .settimeout(num_or_zero(&ms))
-                .map_err(|e| super::lua_err(lua, 2, e))?;
+                .map_err(|e| mlua::Error::runtime(e.to_string()))?;
             Ok(())
         });
         m.add_function("settimeouts", |lua, (ud, args): (AnyUserData, MultiValue)| {
             let s = checked(lua, &ud)?;
             if args.len() != 3 {
-                return Err(super::lua_err(
-                    lua,
-                    2,
-                    format!("ngx.socket settimeout: expecting 4 arguments (including the object) but seen {}", args.len() + 1),
+                return Err(mlua::Error::runtime(format!("ngx.socket settimeout: expecting 4 arguments (including the object) but seen {}", args.len() + 1),
                 ));
             }
             let v: Vec<i64> = args.iter().map(num_or_zero).collect();
-            s.sock.settimeouts(v[0], v[1], v[2]).map_err(|e| super::lua_err(lua, 2, e))?;
+            s.sock.settimeouts(v[0], v[1], v[2]).map_err(|e| mlua::Error::runtime(e.to_string()))?;
             Ok(())
         });
         m.add_function(

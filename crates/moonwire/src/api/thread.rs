@@ -14,10 +14,7 @@ unsafe fn spawn(l: State) -> Result<c_int, String> {
     check_phase(YIELDABLE).map_err(|e| crate::lua::driver::error_message(&e))?;
     let t = ffi::lua_type(l, 1);
     if t != ffi::LUA_TFUNCTION {
-        return Err(format!(
-            "bad argument #1 to 'spawn' (function expected, got {})",
-            raw::type_name(t)
-        ));
+        return Err("bad argument #1 to 'spawn' (Lua function expected)".into());
     }
     let (task, _) = current_task().ok_or("no request found")?;
     let n = ffi::lua_gettop(l);

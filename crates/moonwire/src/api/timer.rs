@@ -125,18 +125,15 @@ unsafe fn start(l: State, every: bool) -> Result<c_int, String> {
             ))
         }
     };
-    if delay < 0.0 || (every && delay <= 0.0) {
-        return Err(if every {
-            "bad argument #1 to 'every' (positive number expected)".into()
-        } else {
-            "bad argument #1 to 'at' (negative delay)".into()
-        });
+    if delay < 0.0 {
+        return Err(format!("bad argument #1 to '{fname}' (negative delay)"));
     }
-    let t = ffi::lua_type(l, 2);
-    if t != ffi::LUA_TFUNCTION {
+    if every && delay == 0.0 {
+        return Err("delay cannot be zero".into());
+    }
+    if ffi::lua_type(l, 2) != ffi::LUA_TFUNCTION {
         return Err(format!(
-            "bad argument #2 to '{fname}' (function expected, got {})",
-            raw::type_name(t)
+            "bad argument #2 to '{fname}' (Lua function expected)"
         ));
     }
     let w = worker::current().ok_or("no worker")?;
