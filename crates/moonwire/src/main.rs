@@ -206,7 +206,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    match moonwire::server::run(cfg, opts, None) {
+    match moonwire::server::run(cfg, opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("nginx: [emerg] {e}");

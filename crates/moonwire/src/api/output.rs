@@ -66,28 +66,36 @@ unsafe fn render(
     Ok(())
 }
 
-/// Render a Lua value as ngx.print would (for cosocket send): strings,
-/// numbers, booleans, nil, ngx.null and (nested) array tables.
-pub fn render_value(lua: &Lua, v: &Value, buf: &mut Vec<u8>, fname: &str) -> mlua::Result<()> {
+/// What cosocket `send` (TCP and UDP) accepts: strings, numbers, nil and booleans at the top;
+/// inside (array) tables only strings, numbers and tables.
+pub fn render_send(lua: &Lua, v: &Value, buf: &mut Vec<u8>, top: bool) -> mlua::Result<()> {
     match v {
         Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
         Value::Integer(i) => crate::http::push_num_signed(buf, *i),
         Value::Number(n) => super::fmt_number(*n, buf),
-        Value::Boolean(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Nil => buf.extend_from_slice(b"nil"),
-        v if super::is_null(v) => buf.extend_from_slice(b"null"),
+        Value::Boolean(true) if top => buf.extend_from_slice(b"true"),
+        Value::Boolean(false) if top => buf.extend_from_slice(b"false"),
+        Value::Nil if top => buf.extend_from_slice(b"nil"),
         Value::Table(t) => {
-            for x in t.clone().sequence_values::<Value>() {
-                render_value(lua, &x?, buf, fname)?;
+            let n = t.raw_len();
+            for pair in t.clone().pairs::<Value, Value>() {
+                let (k, _) = pair?;
+                if !matches!(k, Value::Integer(i) if i >= 1 && (i as usize) <= n) {
+                    return Err(super::lua_err(lua, 2, "bad argument #1 to 'send' (non-array table found)"));
+                }
+            }
+            for i in 1..=n {
+                render_send(lua, &t.raw_get::<Value>(i)?, buf, false)?;
             }
         }
-        other => {
+        other if top => {
             return Err(super::lua_err(
                 lua,
                 2,
-                format!("bad argument #1 to '{fname}' (string, number, boolean, nil, or array table expected, got {})", other.type_name()),
+                format!("bad argument #1 to 'send' (string, number, boolean, nil, or array table expected, got {})", other.type_name()),
             ))
         }
+        other => return Err(super::lua_err(lua, 2, format!("bad argument #1 to 'send' (bad data type {} found)", other.type_name()))),
     }
     Ok(())
 }

@@ -48,7 +48,7 @@ struct SockConf {
     pool_size: usize,
     keepalive_ms: u64,
     log_errors: bool,
-    resolver: Option<Rc<crate::net::dns::ResolverConf>>,
+    resolver: Option<std::sync::Arc<crate::net::dns::ResolverConf>>,
     resolver_timeout: Duration,
     trusted: Vec<PathBuf>,
     verify_depth: u32,
@@ -67,7 +67,7 @@ fn sock_conf() -> SockConf {
                 pool_size: l.socket_pool_size,
                 keepalive_ms: l.socket_keepalive_timeout_ms,
                 log_errors: l.socket_log_errors,
-                resolver: l.resolver.as_ref().map(|a| Rc::new((**a).clone())),
+                resolver: l.resolver.clone(),
                 resolver_timeout: Duration::from_millis(l.resolver_timeout_ms),
                 trusted: l.ssl_trusted_certificate.iter().cloned().collect(),
                 verify_depth: l.ssl_verify_depth,
@@ -415,40 +415,6 @@ fn connect(lua: &Lua, ud: AnyUserData, args: MultiValue) -> mlua::Result<MultiVa
     })
 }
 
-/// What `send` accepts: strings, numbers, nil and booleans at the top;
-/// inside (array) tables only strings, numbers and tables.
-fn render_send(lua: &Lua, v: &Value, buf: &mut Vec<u8>, top: bool) -> mlua::Result<()> {
-    match v {
-        Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
-        Value::Integer(i) => crate::http::push_num_signed(buf, *i),
-        Value::Number(n) => super::fmt_number(*n, buf),
-        Value::Boolean(true) if top => buf.extend_from_slice(b"true"),
-        Value::Boolean(false) if top => buf.extend_from_slice(b"false"),
-        Value::Nil if top => buf.extend_from_slice(b"nil"),
-        Value::Table(t) => {
-            let n = t.raw_len();
-            for pair in t.clone().pairs::<Value, Value>() {
-                let (k, _) = pair?;
-                if !matches!(k, Value::Integer(i) if i >= 1 && (i as usize) <= n) {
-                    return Err(super::lua_err(lua, 2, "bad argument #1 to 'send' (non-array table found)"));
-                }
-            }
-            for i in 1..=n {
-                render_send(lua, &t.raw_get::<Value>(i)?, buf, false)?;
-            }
-        }
-        other if top => {
-            return Err(super::lua_err(
-                lua,
-                2,
-                format!("bad argument #1 to 'send' (string, number, boolean, nil, or array table expected, got {})", other.type_name()),
-            ))
-        }
-        other => return Err(super::lua_err(lua, 2, format!("bad argument #1 to 'send' (bad data type {} found)", other.type_name()))),
-    }
-    Ok(())
-}
-
 fn send(lua: &Lua, ud: AnyUserData, data: Value) -> mlua::Result<MultiValue> {
     check_phase(YIELDABLE)?;
     let s = checked(lua, &ud)?;
@@ -457,7 +423,7 @@ fn send(lua: &Lua, ud: AnyUserData, data: Value) -> mlua::Result<MultiValue> {
         return nil_err(lua, "closed");
     }
     let mut buf = Vec::new();
-    render_send(lua, &data, &mut buf, true)?;
+    super::output::render_send(lua, &data, &mut buf, true)?;
     let sock = s.sock.clone();
     let conf = s.conf.clone();
     drop(s);
@@ -503,6 +469,28 @@ fn recv_values(
         }
     }
     Ok(mv)
+}
+
+/// The part every receive shares: refuse on a closed socket (logging it as
+/// OpenResty does), else yield until `op` reads and turn its result into
+/// `data` or `nil, err, partial`.
+fn receive_with<F, Fut>(lua: &Lua, s: mlua::UserDataRef<Sock>, op: F) -> mlua::Result<MultiValue>
+where
+    F: FnOnce(Rc<TcpSock>) -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<Option<Bytes>, ngx_cosocket::RecvError>> + 'static,
+{
+    if !s.sock.is_connected() {
+        super::log::emit(Level::Error, "attempt to receive data on a closed socket");
+        return nil_err(lua, "closed");
+    }
+    let sock = s.sock.clone();
+    let conf = s.conf.clone();
+    drop(s);
+    yield_with(async move {
+        let res = op(sock).await;
+        let r: Resumer = Box::new(move |lua| recv_values(lua, &conf, res));
+        r
+    })
 }
 
 enum Pattern {
@@ -560,21 +548,12 @@ fn receive(lua: &Lua, ud: AnyUserData, pat: Value) -> mlua::Result<MultiValue> {
             ))
         }
     };
-    if !s.sock.is_connected() {
-        super::log::emit(Level::Error, "attempt to receive data on a closed socket");
-        return nil_err(lua, "closed");
-    }
-    let sock = s.sock.clone();
-    let conf = s.conf.clone();
-    drop(s);
-    yield_with(async move {
-        let res = match pattern {
-            Pattern::Line => sock.receive_line().await,
-            Pattern::All => sock.receive_all().await,
-            Pattern::Bytes(n) => sock.receive_bytes(n).await,
-        };
-        let r: Resumer = Box::new(move |lua| recv_values(lua, &conf, res.map(Some)));
-        r
+    receive_with(lua, s, move |sock| async move {
+        match pattern {
+            Pattern::Line => sock.receive_line().await.map(Some),
+            Pattern::All => sock.receive_all().await.map(Some),
+            Pattern::Bytes(n) => sock.receive_bytes(n).await.map(Some),
+        }
     })
 }
 
@@ -592,17 +571,8 @@ fn receiveany(lua: &Lua, ud: AnyUserData, max: Value) -> mlua::Result<MultiValue
             ))
         }
     };
-    if !s.sock.is_connected() {
-        super::log::emit(Level::Error, "attempt to receive data on a closed socket");
-        return nil_err(lua, "closed");
-    }
-    let sock = s.sock.clone();
-    let conf = s.conf.clone();
-    drop(s);
-    yield_with(async move {
-        let res = sock.receive_any(max).await;
-        let r: Resumer = Box::new(move |lua| recv_values(lua, &conf, res.map(Some)));
-        r
+    receive_with(lua, s, move |sock| async move {
+        sock.receive_any(max).await.map(Some)
     })
 }
 
@@ -616,17 +586,8 @@ fn receive_until(
     let s = checked(lua, &ud)?;
     let it = it.borrow::<Until>()?.0.clone();
     let size = size.map(|n| n.max(0.0) as usize).unwrap_or(0);
-    if !s.sock.is_connected() {
-        super::log::emit(Level::Error, "attempt to receive data on a closed socket");
-        return nil_err(lua, "closed");
-    }
-    let sock = s.sock.clone();
-    let conf = s.conf.clone();
-    drop(s);
-    yield_with(async move {
-        let res = sock.receive_until(&it, size).await;
-        let r: Resumer = Box::new(move |lua| recv_values(lua, &conf, res));
-        r
+    receive_with(lua, s, move |sock| async move {
+        sock.receive_until(&it, size).await
     })
 }
 

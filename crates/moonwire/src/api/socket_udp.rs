@@ -72,10 +72,13 @@ fn udp(ud: &AnyUserData) -> mlua::Result<mlua::UserDataRef<Udp>> {
 }
 
 /// The resolver settings of the running request's location.
-fn resolver() -> (Option<Rc<crate::net::dns::ResolverConf>>, Duration) {
+fn resolver() -> (
+    Option<std::sync::Arc<crate::net::dns::ResolverConf>>,
+    Duration,
+) {
     driver::with_current(|r| match r {
         Some(r) => (
-            r.loc.resolver.as_ref().map(|a| Rc::new((**a).clone())),
+            r.loc.resolver.clone(),
             Duration::from_millis(r.loc.resolver_timeout_ms),
         ),
         None => (None, Duration::from_secs(30)),
@@ -171,7 +174,7 @@ fn send(lua: &Lua, ud: AnyUserData, data: Value) -> mlua::Result<MultiValue> {
         return nil_err(lua, "closed");
     };
     let mut buf = Vec::new();
-    super::output::render_value(lua, &data, &mut buf, "send")?;
+    super::output::render_send(lua, &data, &mut buf, true)?;
     drop(u);
     // UDP sends complete at once; awaiting keeps tokio's readiness bookkeeping right
     yield_with(async move {

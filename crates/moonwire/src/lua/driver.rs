@@ -362,12 +362,7 @@ impl Task {
         ffi::lua_settop(co.th, 0);
         ffi::lua_xmove(from, co.th, nargs + 1);
         let tid = self.add(co, parent);
-        // the spawning thread's own pending wait (none: it is running) must survive
-        let saved = take_pending();
         self.resume(vm, tid, nargs);
-        if let Some(p) = saved {
-            set_pending(p);
-        }
         tid
     }
 

@@ -295,12 +295,11 @@ fn wait_signal(set: &libc::sigset_t) -> libc::c_int {
 }
 
 /// Run the server until it is told to stop. `Err` is an `[emerg]` message.
-pub fn run(cfg: Config, opts: LoadOpts, error_log_override: Option<&Path>) -> Result<(), String> {
+pub fn run(cfg: Config, opts: LoadOpts) -> Result<(), String> {
     if cfg.daemon {
         daemonize(&cfg)?;
     }
     open_logs(&cfg)?;
-    let _ = error_log_override;
     PORTS_FILE.get_or_init(|| std::env::var("MOONWIRE_PORTS_FILE").ok());
     apply_env(&cfg);
     raise_nofile();
