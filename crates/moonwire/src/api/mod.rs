@@ -88,10 +88,37 @@ pub fn check_phase(allowed: &[Phase]) -> mlua::Result<()> {
     }
 }
 
-/// Phases where the request-output API works.
-pub const OUTPUT: &[Phase] = &[Phase::Content];
-/// Phases that may yield (sleep, cosockets, exit).
-pub const YIELDABLE: &[Phase] = &[Phase::Content, Phase::Timer];
+use Phase::*;
+
+/// Phases where the request-output API works (ngx.say, ngx.print, ngx.flush ...).
+pub const OUTPUT: &[Phase] = &[ServerRewrite, Rewrite, Access, Precontent, Content];
+/// Phases that may yield (sleep, cosockets, light threads, semaphore waits).
+/// Wider than OpenResty: every phase runs as an async task here, so
+/// init_worker, the filters and log may do I/O too (docs/compatibility.md).
+pub const YIELDABLE: &[Phase] = &[
+    InitWorker,
+    ServerRewrite,
+    Rewrite,
+    Access,
+    Precontent,
+    Content,
+    HeaderFilter,
+    BodyFilter,
+    Log,
+    Timer,
+];
+/// Phases that have a current request.
+pub const REQUEST: &[Phase] = &[
+    Set,
+    ServerRewrite,
+    Rewrite,
+    Access,
+    Precontent,
+    Content,
+    HeaderFilter,
+    BodyFilter,
+    Log,
+];
 
 /// Lua's own rendering of a number (`%.14g`), as `tostring` and `ngx.say` print it.
 pub fn fmt_number(n: f64, out: &mut Vec<u8>) {

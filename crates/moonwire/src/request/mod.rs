@@ -39,16 +39,35 @@ pub struct ConnInfo {
 pub enum Phase {
     Init,
     InitWorker,
+    ExitWorker,
+    Set,
+    ServerRewrite,
+    Rewrite,
+    Access,
+    Precontent,
     Content,
+    HeaderFilter,
+    BodyFilter,
+    Log,
     Timer,
 }
 
 impl Phase {
+    /// What `ngx.get_phase()` returns.
     pub fn name(self) -> &'static str {
         match self {
             Phase::Init => "init",
             Phase::InitWorker => "init_worker",
+            Phase::ExitWorker => "exit_worker",
+            Phase::Set => "set",
+            Phase::ServerRewrite => "server_rewrite",
+            Phase::Rewrite => "rewrite",
+            Phase::Access => "access",
+            Phase::Precontent => "precontent",
             Phase::Content => "content",
+            Phase::HeaderFilter => "header_filter",
+            Phase::BodyFilter => "body_filter",
+            Phase::Log => "log",
             Phase::Timer => "timer",
         }
     }
@@ -58,7 +77,16 @@ impl Phase {
         match self {
             Phase::Init => "init_by_lua*",
             Phase::InitWorker => "init_worker_by_lua*",
+            Phase::ExitWorker => "exit_worker_by_lua*",
+            Phase::Set => "set_by_lua*",
+            Phase::ServerRewrite => "server_rewrite_by_lua*",
+            Phase::Rewrite => "rewrite_by_lua*",
+            Phase::Access => "access_by_lua*",
+            Phase::Precontent => "precontent_by_lua*",
             Phase::Content => "content_by_lua*",
+            Phase::HeaderFilter => "header_filter_by_lua*",
+            Phase::BodyFilter => "body_filter_by_lua*",
+            Phase::Log => "log_by_lua*",
             Phase::Timer => "ngx.timer",
         }
     }
