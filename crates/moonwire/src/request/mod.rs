@@ -2,6 +2,7 @@
 //! content handler, and the response that goes back on the wire. This is the
 //! one place where the HTTP side and the Lua side meet.
 
+pub mod body;
 pub(crate) mod handle;
 pub mod output;
 pub mod static_file;
@@ -110,7 +111,15 @@ pub struct Req {
     pub captures: Vec<Option<Bytes>>,
     /// The matched prefix, for `alias`.
     pub alias_prefix: Option<Box<str>>,
-    pub body: RefCell<Option<Bytes>>,
+    pub body: RefCell<body::Body>,
+    /// `ngx.req.set_method`.
+    pub method_override: Cell<Option<&'static str>>,
+    /// Request headers once Lua changed them (`ngx.req.set_header` ...);
+    /// `None`: as parsed in `head`.
+    pub headers_in: RefCell<Option<Vec<(Bytes, Bytes)>>>,
+    /// `ngx.req.set_uri(uri, true)` in rewrite: the phase runner looks the
+    /// location up again for the new `$uri`.
+    pub jump_uri: Cell<bool>,
     /// `ngx.req.start_time()`, seconds with millisecond precision.
     pub start: f64,
     pub start_instant: std::time::Instant,
@@ -144,6 +153,7 @@ impl Req {
             alias_prefix,
         } = route;
         let keepalive = head.keepalive;
+        let body = body::Body::new(head.content_length, head.chunked, loc.client_max_body_size);
         Req {
             id,
             conn,
@@ -154,7 +164,10 @@ impl Req {
             loc,
             alias_prefix,
             captures: Vec::new(),
-            body: RefCell::new(None),
+            body: RefCell::new(body),
+            method_override: Cell::new(None),
+            headers_in: RefCell::new(None),
+            jump_uri: Cell::new(false),
             start: ngx_util::now(),
             start_instant: std::time::Instant::now(),
             resp: RefCell::new(Resp::new(keepalive)),
@@ -165,7 +178,56 @@ impl Req {
     }
 
     pub fn is_head(&self) -> bool {
-        self.head.method() == b"HEAD"
+        self.method() == b"HEAD"
+    }
+
+    /// `$request_method`: as sent, or as `ngx.req.set_method` changed it.
+    pub fn method(&self) -> &[u8] {
+        match self.method_override.get() {
+            Some(m) => m.as_bytes(),
+            None => self.head.method(),
+        }
+    }
+
+    /// Visit the request headers (with Lua's changes) in order until `f`
+    /// returns false.
+    pub fn for_each_header(&self, mut f: impl FnMut(&[u8], &[u8]) -> bool) {
+        match &*self.headers_in.borrow() {
+            None => {
+                for (n, v) in self.head.headers() {
+                    if !f(n, v) {
+                        return;
+                    }
+                }
+            }
+            Some(list) => {
+                for (n, v) in list {
+                    if !f(n, v) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The first request header named `name` (any case).
+    pub fn header_in(&self, name: &[u8]) -> Option<Vec<u8>> {
+        let mut out = None;
+        self.for_each_header(|n, v| {
+            if n.eq_ignore_ascii_case(name) {
+                out = Some(v.to_vec());
+                return false;
+            }
+            true
+        });
+        out
+    }
+
+    pub fn header_count(&self) -> usize {
+        match &*self.headers_in.borrow() {
+            None => self.head.header_count(),
+            Some(l) => l.len(),
+        }
     }
 
     /// `, client: 127.0.0.1, server: localhost, request: "GET /t HTTP/1.1", host: "localhost"`
