@@ -728,17 +728,18 @@ fn build_request(b: &Block, vars: &Vars) -> Result<(Vec<u8>, bool), String> {
     let uri = parts.next().ok_or("--- request has no URI")?;
     let proto = parts.next().unwrap_or("HTTP/1.1");
     let inline_body: Vec<&str> = lines.collect();
-    let body: Option<Vec<u8>> = if let Some(sec) = b.sections.iter().find(|s| s.name == "request_body") {
-        if sec.eval {
-            Some(b.bytes("request_body")?.unwrap_or_default().concat())
+    let body: Option<Vec<u8>> =
+        if let Some(sec) = b.sections.iter().find(|s| s.name == "request_body") {
+            if sec.eval {
+                Some(b.bytes("request_body")?.unwrap_or_default().concat())
+            } else {
+                Some(vars.apply(&sec.value).into_bytes())
+            }
+        } else if !inline_body.is_empty() {
+            Some(inline_body.join("\n").into_bytes())
         } else {
-            Some(vars.apply(&sec.value).into_bytes())
-        }
-    } else if !inline_body.is_empty() {
-        Some(inline_body.join("\n").into_bytes())
-    } else {
-        None
-    };
+            None
+        };
 
     let mut extra: Vec<(String, String)> = Vec::new();
     if let Some(mh) = b.get("more_headers") {

@@ -33,8 +33,13 @@ fn nargs_exact(l: State, want: c_int, what: &str) -> Result<(), String> {
 fn read_body(l: State) -> Result<bool, String> {
     nargs_exact(l, 0, "0 arguments")?;
     let r = current()?;
-    check_phase(&[Phase::ServerRewrite, Phase::Rewrite, Phase::Access, Phase::Content])
-        .map_err(|e| error_message(&e))?;
+    check_phase(&[
+        Phase::ServerRewrite,
+        Phase::Rewrite,
+        Phase::Access,
+        Phase::Content,
+    ])
+    .map_err(|e| error_message(&e))?;
     if r.body.borrow().state != BodyState::Unread {
         return Ok(false);
     }
@@ -80,7 +85,9 @@ unsafe extern "C-unwind" fn discard_body_c(l: State) -> c_int {
 unsafe extern "C-unwind" fn get_body_data_c(l: State) -> c_int {
     let max = match ffi::lua_gettop(l) {
         0 => None,
-        1 if ffi::lua_type(l, 1) == ffi::LUA_TNUMBER => Some(ffi::lua_tonumber(l, 1).max(0.0) as usize),
+        1 if ffi::lua_type(l, 1) == ffi::LUA_TNUMBER => {
+            Some(ffi::lua_tonumber(l, 1).max(0.0) as usize)
+        }
         1 if ffi::lua_isnil(l, 1) != 0 => None,
         1 => raw::raise(
             l,
@@ -137,7 +144,12 @@ fn body_writable(r: &Req) -> Result<(), String> {
 /// The Content-Length request header follows the body, as nginx rewrites it.
 fn sync_content_length(r: &Req) {
     let len = body::data_len(r);
-    super::req::set_header_in(r, b"Content-Length", vec![len.to_string().into_bytes()], true);
+    super::req::set_header_in(
+        r,
+        b"Content-Length",
+        vec![len.to_string().into_bytes()],
+        true,
+    );
 }
 
 unsafe fn set_body_data(l: State) -> Result<(), String> {

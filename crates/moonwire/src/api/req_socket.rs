@@ -84,10 +84,15 @@ impl ReqSock {
                 }
                 Ok(Err(e)) => {
                     let reset = matches!(&e, crate::http::BodyError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionReset);
-                    if matches!(&e, crate::http::BodyError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut) {
+                    if matches!(&e, crate::http::BodyError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
+                    {
                         return Err(ReadErr::Timeout);
                     }
-                    Err(if reset { ReadErr::Reset } else { ReadErr::Closed })
+                    Err(if reset {
+                        ReadErr::Reset
+                    } else {
+                        ReadErr::Closed
+                    })
                 }
             };
         }
@@ -164,17 +169,27 @@ fn strip_cr(b: BytesMut) -> Bytes {
     if memchr::memchr(b'\r', &b).is_none() {
         return b.freeze();
     }
-    b.iter().copied().filter(|&c| c != b'\r').collect::<Vec<u8>>().into()
+    b.iter()
+        .copied()
+        .filter(|&c| c != b'\r')
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 async fn receive_pattern(s: &ReqSock, p: Pattern) -> Result<Bytes, (ReadErr, Bytes)> {
     let take_all = |b: &mut BytesMut| b.split().freeze();
     match p {
         Pattern::Bytes(n) => {
-            s.read_op(|b, _| (b.len() >= n).then(|| b.split_to(n).freeze()), take_all)
+            s.read_op(
+                |b, _| (b.len() >= n).then(|| b.split_to(n).freeze()),
+                take_all,
+            )
+            .await
+        }
+        Pattern::All => {
+            s.read_op(|b, eof| eof.then(|| b.split().freeze()), take_all)
                 .await
         }
-        Pattern::All => s.read_op(|b, eof| eof.then(|| b.split().freeze()), take_all).await,
         Pattern::Any(max) => {
             s.read_op(
                 |b, _| (!b.is_empty()).then(|| b.split_to(max.min(b.len())).freeze()),
@@ -258,10 +273,17 @@ fn receive(lua: &Lua, ud: AnyUserData, pat: Value) -> mlua::Result<MultiValue> {
         Value::String(p) => match &*p.as_bytes() {
             b"*l" => Pattern::Line,
             b"*a" => Pattern::All,
-            other => match std::str::from_utf8(other).ok().and_then(|x| x.parse::<f64>().ok()) {
+            other => match std::str::from_utf8(other)
+                .ok()
+                .and_then(|x| x.parse::<f64>().ok())
+            {
                 Some(n) if n >= 0.0 => Pattern::Bytes(n as usize),
                 Some(_) => {
-                    return Err(super::lua_err(lua, 2, "bad pattern argument beginning with '-'"))
+                    return Err(super::lua_err(
+                        lua,
+                        2,
+                        "bad pattern argument beginning with '-'",
+                    ))
                 }
                 None => {
                     return Err(super::lua_err(
@@ -275,7 +297,11 @@ fn receive(lua: &Lua, ud: AnyUserData, pat: Value) -> mlua::Result<MultiValue> {
         Value::Integer(n) if *n >= 0 => Pattern::Bytes(*n as usize),
         Value::Number(n) if *n >= 0.0 => Pattern::Bytes(*n as usize),
         Value::Integer(_) | Value::Number(_) => {
-            return Err(super::lua_err(lua, 2, "bad pattern argument: negative number"))
+            return Err(super::lua_err(
+                lua,
+                2,
+                "bad pattern argument: negative number",
+            ))
         }
         other => {
             return Err(super::lua_err(
@@ -289,7 +315,11 @@ fn receive(lua: &Lua, ud: AnyUserData, pat: Value) -> mlua::Result<MultiValue> {
         }
     };
     let s2 = s.clone();
-    start_read(lua, s, async move { receive_pattern(&s2, p).await.map(Some) })
+    start_read(
+        lua,
+        s,
+        async move { receive_pattern(&s2, p).await.map(Some) },
+    )
 }
 
 fn receiveany(lua: &Lua, ud: AnyUserData, max: Value) -> mlua::Result<MultiValue> {
@@ -298,11 +328,21 @@ fn receiveany(lua: &Lua, ud: AnyUserData, max: Value) -> mlua::Result<MultiValue
     let max = match max {
         Value::Integer(n) if n > 0 => n as usize,
         Value::Number(n) if n >= 1.0 => n as usize,
-        Value::String(ref st) if st.to_str().ok().and_then(|x| x.parse::<f64>().ok()).is_some_and(|n| n >= 1.0) => {
+        Value::String(ref st)
+            if st
+                .to_str()
+                .ok()
+                .and_then(|x| x.parse::<f64>().ok())
+                .is_some_and(|n| n >= 1.0) =>
+        {
             st.to_str()?.parse::<f64>().unwrap_or(1.0) as usize
         }
         Value::Integer(_) | Value::Number(_) | Value::String(_) => {
-            return Err(super::lua_err(lua, 2, "bad argument #2 to 'receiveany' (bad max argument)"))
+            return Err(super::lua_err(
+                lua,
+                2,
+                "bad argument #2 to 'receiveany' (bad max argument)",
+            ))
         }
         other => {
             return Err(super::lua_err(
@@ -316,7 +356,9 @@ fn receiveany(lua: &Lua, ud: AnyUserData, max: Value) -> mlua::Result<MultiValue
         }
     };
     let s2 = s.clone();
-    start_read(lua, s, async move { receive_pattern(&s2, Pattern::Any(max)).await.map(Some) })
+    start_read(lua, s, async move {
+        receive_pattern(&s2, Pattern::Any(max)).await.map(Some)
+    })
 }
 
 /// A `receiveuntil` iterator's matcher.
@@ -324,7 +366,12 @@ struct Until(Rc<RefCell<UntilMatcher>>);
 
 impl UserData for Until {}
 
-fn until_step(lua: &Lua, ud: AnyUserData, it: AnyUserData, size: Option<f64>) -> mlua::Result<MultiValue> {
+fn until_step(
+    lua: &Lua,
+    ud: AnyUserData,
+    it: AnyUserData,
+    size: Option<f64>,
+) -> mlua::Result<MultiValue> {
     check_phase(super::YIELDABLE)?;
     let s = checked(lua, &ud)?;
     let m = it.borrow::<Until>()?.0.clone();
@@ -407,7 +454,9 @@ struct Handle(Rc<ReqSock>);
 
 impl UserData for Handle {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_function("receive", |lua, (ud, pat): (AnyUserData, Value)| receive(lua, ud, pat));
+        m.add_function("receive", |lua, (ud, pat): (AnyUserData, Value)| {
+            receive(lua, ud, pat)
+        });
         m.add_function("receiveany", |lua, (ud, max): (AnyUserData, Value)| {
             receiveany(lua, ud, max)
         });
@@ -452,7 +501,9 @@ impl UserData for Handle {
                 until_step(lua, ud, it, size)
             },
         );
-        m.add_function("send", |lua, (ud, data): (AnyUserData, Value)| send(lua, ud, data));
+        m.add_function("send", |lua, (ud, data): (AnyUserData, Value)| {
+            send(lua, ud, data)
+        });
         m.add_function("settimeout", |lua, (ud, ms): (AnyUserData, Value)| {
             let s = checked(lua, &ud)?;
             let ms = timeout_ms(&ms).unwrap_or(0);
@@ -521,7 +572,12 @@ fn new_socket(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
         }
     };
     let r = req()?;
-    check_phase(&[Phase::ServerRewrite, Phase::Rewrite, Phase::Access, Phase::Content])?;
+    check_phase(&[
+        Phase::ServerRewrite,
+        Phase::Rewrite,
+        Phase::Access,
+        Phase::Content,
+    ])?;
     let state = r.body.borrow().state;
     let initial = if raw {
         if matches!(state, BodyState::Reading | BodyState::Socket) && r.body.borrow().pending() {

@@ -164,7 +164,8 @@ fn set_or_add_header(name: &str, values: Vec<Vec<u8>>, replace: bool) -> mlua::R
 /// `lua_transform_underscores_in_response_headers off`.
 fn resp_header_name(name: &[u8]) -> String {
     let name = String::from_utf8_lossy(name).into_owned();
-    let transform = crate::lua::driver::with_current(|r| r.is_none_or(|r| r.loc.transform_underscores));
+    let transform =
+        crate::lua::driver::with_current(|r| r.is_none_or(|r| r.loc.transform_underscores));
     if transform {
         name.replace('_', "-")
     } else {
@@ -176,7 +177,10 @@ fn resp_header_name(name: &[u8]) -> String {
 /// (except the single-valued Content-Type and Content-Length).
 unsafe fn resp_add_header(l: State) -> Result<(), String> {
     if ffi::lua_gettop(l) != 2 {
-        return Err(format!("expecting 2 arguments but seen {}", ffi::lua_gettop(l)));
+        return Err(format!(
+            "expecting 2 arguments but seen {}",
+            ffi::lua_gettop(l)
+        ));
     }
     if ffi::lua_type(l, 1) != ffi::LUA_TSTRING {
         return Err(format!(
@@ -186,7 +190,8 @@ unsafe fn resp_add_header(l: State) -> Result<(), String> {
     }
     let name = resp_header_name(raw::to_bytes(l, 1));
     let values = raw_values(l, 2)?;
-    let single = name.eq_ignore_ascii_case("content-type") || name.eq_ignore_ascii_case("content-length");
+    let single =
+        name.eq_ignore_ascii_case("content-type") || name.eq_ignore_ascii_case("content-length");
     set_or_add_header(&name, values, single).map_err(|e| crate::lua::driver::error_message(&e))
 }
 

@@ -279,7 +279,10 @@ mod tests {
     #[test]
     fn chunked_errors() {
         let mut r = BodyReader::new(None, true, 0);
-        assert!(matches!(decode_all(&mut r, b"zz\r\n", 4), Err(BodyError::Bad)));
+        assert!(matches!(
+            decode_all(&mut r, b"zz\r\n", 4),
+            Err(BodyError::Bad)
+        ));
         let mut r = BodyReader::new(None, true, 0);
         assert!(matches!(
             decode_all(&mut r, b"3\r\nabcXX", 9),

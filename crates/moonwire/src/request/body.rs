@@ -320,11 +320,7 @@ pub async fn read_body(req: &Req) -> Result<(), u16> {
         // nginx keeps a body that came whole with the request head in memory,
         // whatever its size
         sink.cap = usize::MAX;
-    } else if req
-        .head
-        .content_length
-        .is_some_and(|l| l > sink.cap as u64)
-    {
+    } else if req.head.content_length.is_some_and(|l| l > sink.cap as u64) {
         // nginx writes a body that cannot fit the buffer to the file from the start
         sink.file = Some(temp_file(req).map_err(|_| 500u16)?);
     }
@@ -509,7 +505,8 @@ pub fn append(req: &Req, data: &[u8]) -> Result<bool, String> {
     bld.mem = sink.mem;
     bld.file = sink.file;
     req.body.borrow_mut().building = Some(bld);
-    r.map(|()| true).map_err(|_| "fail to write file".to_string())
+    r.map(|()| true)
+        .map_err(|_| "fail to write file".to_string())
 }
 
 /// `ngx.req.finish_body()`: false when init_body was not called.
