@@ -571,13 +571,13 @@ fn new_socket(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
             )))
         }
     };
-    let r = req()?;
     check_phase(&[
         Phase::ServerRewrite,
         Phase::Rewrite,
         Phase::Access,
         Phase::Content,
     ])?;
+    let r = req()?;
     let state = r.body.borrow().state;
     let initial = if raw {
         if matches!(state, BodyState::Reading | BodyState::Socket) && r.body.borrow().pending() {
