@@ -40,7 +40,7 @@ fn read_body(l: State) -> Result<bool, String> {
         Phase::Content,
     ])
     .map_err(|e| error_message(&e))?;
-    if r.body.borrow().state != BodyState::Unread {
+    if body::read_preread(&r) {
         return Ok(false);
     }
     driver::set_pending(Pending::Wait(Box::pin(async move {

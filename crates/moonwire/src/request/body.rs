@@ -281,10 +281,42 @@ fn os_err(e: &io::Error) -> String {
     }
 }
 
+/// The common case without waiting: no body, or all of it already came
+/// with the request head (then it stays in memory, sharing the connection
+/// buffer, as nginx keeps a pre-read body). False: `read_body` must wait.
+pub fn read_preread(req: &Req) -> bool {
+    let b = &mut *req.body.borrow_mut();
+    if b.state != State::Unread {
+        return true;
+    }
+    let len = match req.head.content_length {
+        None if !req.head.chunked => 0,
+        None => return false,
+        Some(l) => l,
+    };
+    if len == 0 {
+        b.state = State::Read;
+        return true;
+    }
+    if !b.continued || req.loc.client_body_in_file_only || (b.buf.len() as u64) < len {
+        return false;
+    }
+    match b.wire.decode(&mut b.buf, usize::MAX) {
+        Ok(Some(piece)) => {
+            b.received += piece.len() as u64;
+            b.data = Some(BodyData::Mem(piece));
+        }
+        Ok(None) => b.data = None,
+        Err(_) => return false,
+    }
+    b.state = State::Read;
+    true
+}
+
 /// Read the whole body (once; later calls return at once). An error is the
 /// status nginx finalizes the request with (413, 400, 408), already logged.
 pub async fn read_body(req: &Req) -> Result<(), u16> {
-    if req.body.borrow().state != State::Unread {
+    if read_preread(req) {
         return Ok(());
     }
     req.body.borrow_mut().state = State::Reading;
@@ -402,10 +434,11 @@ pub async fn finish(req: &Req, keep: bool, buf: &mut BytesMut) -> bool {
         let b = req.body.borrow();
         (b.state, b.pending(), b.continued)
     };
-    let mut keep = keep && state != State::Raw && state != State::Reading;
     if state == State::Raw {
         return false;
     }
+    // a read cut short lost bytes of the body: the stream is out of step
+    let mut keep = keep && state != State::Reading;
     if keep && pending {
         if !continued {
             // the client waits for 100 Continue we never sent: it may never send the body
