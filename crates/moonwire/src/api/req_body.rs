@@ -294,6 +294,35 @@ unsafe extern "C-unwind" fn finish_body_c(l: State) -> c_int {
     0
 }
 
+/// Push `key = value` of one `key[=value]` item into the table at index 1
+/// (a key without `=` is `true`; an empty key is skipped).
+///
+/// # Safety
+/// `l` is the running state with the result table at index 1.
+unsafe fn push_arg(l: State, item: &[u8]) {
+    let (key, value) = match memchr::memchr(b'=', item) {
+        Some(eq) => (&item[..eq], Some(&item[eq + 1..])),
+        None => (item, None),
+    };
+    let push = |s: &[u8]| {
+        if memchr::memchr2(b'%', b'+', s).is_some() {
+            raw::push_bytes(l, &ngx_util::unescape_uri(s));
+        } else {
+            raw::push_bytes(l, s);
+        }
+    };
+    push(key);
+    if ffi::lua_objlen(l, -1) == 0 {
+        ffi::lua_pop(l, 1);
+        return;
+    }
+    match value {
+        Some(v) => push(v),
+        None => ffi::lua_pushboolean(l, 1),
+    }
+    raw::insert_multi(l, 1);
+}
+
 /// ngx.req.get_post_args(max?): the form arguments of a body read into memory.
 unsafe extern "C-unwind" fn get_post_args_c(l: State) -> c_int {
     let max = match ffi::lua_gettop(l) {
@@ -338,17 +367,23 @@ unsafe extern "C-unwind" fn get_post_args_c(l: State) -> c_int {
         return 2;
     }
     let data = data.unwrap_or_default();
-    let (pairs, truncated) = ngx_util::parse_args(&data, max);
-    ffi::lua_createtable(l, 0, pairs.len() as c_int);
-    for (k, v) in &pairs {
-        raw::push_bytes(l, k);
-        match v {
-            ngx_util::ArgValue::Bool(b) => ffi::lua_pushboolean(l, *b as c_int),
-            ngx_util::ArgValue::Str(s) => raw::push_bytes(l, s),
+    // ngx_util::parse_args's rules (max counts `&`, empty keys are skipped),
+    // pushing straight from the body when nothing needs unescaping
+    ffi::lua_createtable(l, 0, 4);
+    let mut items = data.split(|&b| b == b'&').peekable();
+    let mut separators = 0;
+    let mut truncated = false;
+    while let Some(item) = items.next() {
+        push_arg(l, item);
+        if items.peek().is_some() {
+            separators += 1;
+            if max > 0 && separators == max {
+                truncated = true;
+                break;
+            }
         }
-        raw::insert_multi(l, 1);
     }
-    drop(pairs);
+    drop(data);
     if truncated {
         raw::push_bytes(l, b"truncated");
         return 2;

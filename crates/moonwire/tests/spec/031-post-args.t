@@ -113,3 +113,30 @@ hello, world
 hello, world
 --- no_error_log
 [error]
+
+
+
+=== TEST 6: empty keys are skipped; max counts separators
+--- config
+location = /t {
+    content_by_lua_block {
+        ngx.req.read_body()
+        local args, err = ngx.req.get_post_args()
+        local keys = {}
+        for k, v in pairs(args) do
+            keys[#keys + 1] = k .. "=" .. tostring(v)
+        end
+        table.sort(keys)
+        ngx.say(table.concat(keys, " "), " ", err)
+        args, err = ngx.req.get_post_args(3)
+        ngx.say(args.a, " ", args.b, " ", err)
+    }
+}
+--- request
+POST /t
+=x&&a=%41&b
+--- response_body
+a=A b=true nil
+A nil truncated
+--- no_error_log
+[error]
