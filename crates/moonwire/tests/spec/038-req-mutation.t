@@ -127,3 +127,45 @@ method: PATCH
 false unsupported HTTP method: 12345
 --- no_error_log
 [error]
+
+
+
+=== TEST 7: set_uri with jump in rewrite looks the location up again
+--- config
+location /t {
+    rewrite_by_lua_block {
+        ngx.req.set_uri("/bar", true)
+        ngx.log(ngx.ERR, "not reached")
+    }
+    content_by_lua_block { ngx.say("t") }
+}
+location /bar {
+    content_by_lua_block { ngx.say("bar: ", ngx.var.uri, " ", ngx.var.request_uri) }
+}
+--- request
+GET /t?a=1
+--- response_body
+bar: /bar /t?a=1
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: set_uri without jump in rewrite keeps the location
+--- config
+location /t {
+    rewrite_by_lua_block {
+        ngx.req.set_uri("/bar", false)
+        ngx.req.set_uri_args("b=2")
+    }
+    content_by_lua_block { ngx.say("t: ", ngx.var.uri, "?", ngx.var.args) }
+}
+location /bar {
+    content_by_lua_block { ngx.say("bar") }
+}
+--- request
+GET /t?a=1
+--- response_body
+t: /bar?b=2
+--- no_error_log
+[error]

@@ -589,3 +589,45 @@ hello
 true
 --- no_error_log
 [error]
+
+
+
+=== TEST 26: read_body in access_by_lua, the body seen in content
+--- config
+location = /t {
+    access_by_lua_block {
+        ngx.req.read_body()
+        ngx.req.set_body_data(ngx.req.get_body_data() .. "!")
+    }
+    content_by_lua_block {
+        ngx.say("body: ", ngx.req.get_body_data())
+    }
+}
+--- request
+POST /t
+hello
+--- response_body
+body: hello!
+--- no_error_log
+[error]
+
+
+
+=== TEST 27: lua_need_request_body with rewrite_by_lua
+--- config
+location = /t {
+    lua_need_request_body on;
+    rewrite_by_lua_block {
+        ngx.ctx.body = ngx.req.get_body_data()
+    }
+    content_by_lua_block {
+        ngx.say("rewrite saw: ", ngx.ctx.body)
+    }
+}
+--- request
+POST /t
+hello
+--- response_body
+rewrite saw: hello
+--- no_error_log
+[error]
