@@ -44,8 +44,6 @@ local function rethrow(ok, ...)
     error(clean((...)), 0)
 end
 
-C.rethrow, C.clean = rethrow, clean
-
 local pcall = pcall
 local function yielding(f)
     return function(...)

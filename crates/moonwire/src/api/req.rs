@@ -444,5 +444,5 @@ fn register_mutation(lua: &Lua, r: &Table, c: &Table) -> mlua::Result<()> {
         c.set("req_add_header", lua.create_c_function(add_header_c)?)?;
     }
     super::req_body::register(lua, r, c)?;
-    super::req_socket::register(lua, c)
+    super::req_socket::register(lua, r)
 }

@@ -10,18 +10,25 @@
 //! ngx-cosocket's do; the buffer is the socket's own (the body socket's
 //! bytes come through the body decoder, not straight from the connection),
 //! and `receiveuntil` reuses ngx-cosocket's [`UntilMatcher`].
+//!
+//! Every method is a raw `lua_CFunction` (lua/raw.rs) that yields the
+//! driver's marker itself when it must wait: WebSocket servers call them
+//! for every frame. The Lua object is a table holding the userdata at
+//! index 1, as in lua-nginx-module, so code may add or override methods.
 
 use std::cell::{Cell, RefCell};
+use std::ffi::{c_int, CStr};
 use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
+use mlua::{ffi, Lua, MultiValue, Table, Value};
 use ngx_cosocket::{Step, UntilMatcher};
 
-use super::{check_phase, nil_err, ok1, one, req, yield_with};
+use super::{check_phase, req};
 use crate::log::Level;
-use crate::lua::driver::Resumer;
+use crate::lua::driver::{self, error_message, Pending, Resumer};
+use crate::lua::raw::{self, State};
 use crate::request::body::{self, State as BodyState};
 use crate::request::output as out;
 use crate::request::{Phase, Req};
@@ -45,7 +52,9 @@ impl ReadErr {
 }
 
 struct ReqSock {
-    req: Rc<Req>,
+    /// The request it belongs to. Not an `Rc<Req>`: the Lua object may live
+    /// until a GC long after the request (and its temp files) should be gone.
+    req_id: u64,
     raw: bool,
     /// Received, not yet returned to Lua.
     rbuf: RefCell<BytesMut>,
@@ -66,13 +75,13 @@ impl ReqSock {
     ///
     /// # Cancel safety
     /// Cancel safe: no borrow is held across an await.
-    async fn fill(&self) -> Result<bool, ReadErr> {
+    async fn fill(&self, req: &Req) -> Result<bool, ReadErr> {
         if self.eof.get() {
             return Ok(false);
         }
         let t = self.read_timeout.get();
         if !self.raw {
-            return match tokio::time::timeout(t, body::next_piece(&self.req, 64 * 1024)).await {
+            return match tokio::time::timeout(t, body::next_piece(req, 64 * 1024)).await {
                 Err(_) => Err(ReadErr::Timeout),
                 Ok(Ok(Some(piece))) => {
                     self.rbuf.borrow_mut().extend_from_slice(&piece);
@@ -96,7 +105,7 @@ impl ReqSock {
                 }
             };
         }
-        let stream = &self.req.conn.stream;
+        let stream = &req.conn.stream;
         loop {
             match tokio::time::timeout(t, stream.readable()).await {
                 Err(_) => return Err(ReadErr::Timeout),
@@ -129,6 +138,7 @@ impl ReqSock {
     /// tries. At the end of input `step` is asked once more with `eof`.
     async fn read_op<T>(
         &self,
+        req: &Req,
         mut step: impl FnMut(&mut BytesMut, bool) -> Option<T>,
         partial: impl FnOnce(&mut BytesMut) -> Bytes,
     ) -> Result<T, (ReadErr, Bytes)> {
@@ -141,13 +151,13 @@ impl ReqSock {
                 let p = partial(&mut self.rbuf.borrow_mut());
                 return Err((ReadErr::Closed, p));
             }
-            match self.fill().await {
+            match self.fill(req).await {
                 Ok(_) => {}
                 Err(e) => {
                     if e != ReadErr::Timeout {
                         self.broken.set(true);
                     } else if self.log_errors {
-                        self.req.log(Level::Error, "lua tcp socket read timed out");
+                        req.log(Level::Error, "lua tcp socket read timed out");
                     }
                     let p = partial(&mut self.rbuf.borrow_mut());
                     return Err((e, p));
@@ -176,22 +186,24 @@ fn strip_cr(b: BytesMut) -> Bytes {
         .into()
 }
 
-async fn receive_pattern(s: &ReqSock, p: Pattern) -> Result<Bytes, (ReadErr, Bytes)> {
+async fn receive_pattern(s: &ReqSock, req: &Req, p: Pattern) -> Result<Bytes, (ReadErr, Bytes)> {
     let take_all = |b: &mut BytesMut| b.split().freeze();
     match p {
         Pattern::Bytes(n) => {
             s.read_op(
+                req,
                 |b, _| (b.len() >= n).then(|| b.split_to(n).freeze()),
                 take_all,
             )
             .await
         }
         Pattern::All => {
-            s.read_op(|b, eof| eof.then(|| b.split().freeze()), take_all)
+            s.read_op(req, |b, eof| eof.then(|| b.split().freeze()), take_all)
                 .await
         }
         Pattern::Any(max) => {
             s.read_op(
+                req,
                 |b, _| (!b.is_empty()).then(|| b.split_to(max.min(b.len())).freeze()),
                 take_all,
             )
@@ -200,6 +212,7 @@ async fn receive_pattern(s: &ReqSock, p: Pattern) -> Result<Bytes, (ReadErr, Byt
         Pattern::Line => {
             let mut scanned = 0;
             s.read_op(
+                req,
                 move |b, _| match memchr::memchr(b'\n', &b[scanned..]) {
                     Some(k) => {
                         let mut line = b.split_to(scanned + k + 1);
@@ -218,59 +231,144 @@ async fn receive_pattern(s: &ReqSock, p: Pattern) -> Result<Bytes, (ReadErr, Byt
     }
 }
 
-/// The socket's userdata, after the checks every method makes.
-fn checked(lua: &Lua, ud: &AnyUserData) -> mlua::Result<Rc<ReqSock>> {
-    let s = ud.borrow::<Handle>()?.0.clone();
-    let current = crate::lua::driver::with_current(|r| r.map(|r| r.id));
-    if current != Some(s.req.id) {
-        return Err(super::lua_err(lua, 2, "bad request"));
+const UD_MT: &CStr = c"moonwire.req_socket";
+const BODY_MT: &CStr = c"moonwire.req_socket.body";
+const RAW_MT: &CStr = c"moonwire.req_socket.raw";
+const UNTIL_MT: &CStr = c"moonwire.req_socket.until";
+
+/// What a method does after its checks.
+enum Act {
+    /// Return this many values already pushed.
+    Ret(c_int),
+    /// Yield to the driver (the wait is registered).
+    Wait,
+}
+
+/// `nil, err`.
+unsafe fn nil_err(l: State, err: &str) -> Act {
+    ffi::lua_pushnil(l);
+    raw::push_bytes(l, err.as_bytes());
+    Act::Ret(2)
+}
+
+unsafe fn finish(l: State, r: Result<Act, String>) -> c_int {
+    match r {
+        Ok(Act::Ret(n)) => n,
+        Ok(Act::Wait) => {
+            raw::push_yield(l);
+            ffi::lua_yield(l, 1)
+        }
+        Err(e) => raw::raise(l, e),
     }
-    Ok(s)
 }
 
-/// The values a failed receive returns: `nil, err, partial`.
-fn failure(lua: &Lua, e: ReadErr, partial: &[u8]) -> mlua::Result<MultiValue> {
-    let mut mv = MultiValue::new();
-    mv.push_back(Value::Nil);
-    mv.push_back(Value::String(lua.create_string(e.as_str())?));
-    mv.push_back(Value::String(lua.create_string(partial)?));
-    Ok(mv)
+/// Whether the value at `idx` is a userdata with the metatable `name`.
+unsafe fn has_mt(l: State, idx: c_int, name: &CStr) -> bool {
+    if ffi::lua_getmetatable(l, idx) == 0 {
+        return false;
+    }
+    ffi::luaL_getmetatable(l, name.as_ptr());
+    let same = ffi::lua_rawequal(l, -1, -2) != 0;
+    ffi::lua_pop(l, 2);
+    same
 }
 
+/// The socket of the object at index 1 and its request, after the checks
+/// every method makes.
+unsafe fn sock_at(l: State, method: &str) -> Result<(Rc<ReqSock>, Rc<Req>), String> {
+    if ffi::lua_type(l, 1) != ffi::LUA_TTABLE {
+        return Err(format!(
+            "bad argument #1 to '{method}' (table expected, got {})",
+            raw::type_name(ffi::lua_type(l, 1))
+        ));
+    }
+    ffi::lua_rawgeti(l, 1, 1);
+    let p = ffi::lua_touserdata(l, -1);
+    let ok = !p.is_null() && has_mt(l, -1, UD_MT);
+    ffi::lua_pop(l, 1);
+    if !ok {
+        return Err("bad request socket".into());
+    }
+    // SAFETY: a userdata with UD_MT holds an Rc<ReqSock> (see new_socket).
+    let s = (*(p as *const Rc<ReqSock>)).clone();
+    let r = req().map_err(|e| error_message(&e))?;
+    if r.id != s.req_id {
+        return Err("bad request".into());
+    }
+    check_phase(super::YIELDABLE).map_err(|e| error_message(&e))?;
+    Ok((s, r))
+}
+
+unsafe extern "C-unwind" fn gc_sock(l: State) -> c_int {
+    let p = ffi::lua_touserdata(l, 1) as *mut Rc<ReqSock>;
+    if !p.is_null() {
+        // SAFETY: __gc runs once per userdata that new_socket initialized.
+        std::ptr::drop_in_place(p);
+    }
+    0
+}
+
+unsafe extern "C-unwind" fn gc_until(l: State) -> c_int {
+    let p = ffi::lua_touserdata(l, 1) as *mut Rc<RefCell<UntilMatcher>>;
+    if !p.is_null() {
+        // SAFETY: __gc runs once per userdata that receiveuntil initialized.
+        std::ptr::drop_in_place(p);
+    }
+    0
+}
+
+/// Register a wait whose result is `data` or `nil, err, partial`.
 fn start_read(
-    lua: &Lua,
     s: Rc<ReqSock>,
     op: impl std::future::Future<Output = Result<Option<Bytes>, (ReadErr, Bytes)>> + 'static,
-) -> mlua::Result<MultiValue> {
-    if s.broken.get() {
-        return nil_err(lua, "closed");
-    }
-    if s.reading.replace(true) {
-        return nil_err(lua, "socket busy reading");
-    }
-    yield_with(async move {
+) -> Act {
+    driver::set_pending(Pending::Wait(Box::pin(async move {
         let r = op.await;
         s.reading.set(false);
-        let resumer: Resumer = Box::new(move |lua| match r {
-            Ok(Some(b)) => one(Value::String(lua.create_string(&b)?)),
-            Ok(None) => {
-                let mut mv = MultiValue::new();
-                mv.push_back(Value::Nil);
-                mv.push_back(Value::Nil);
-                Ok(mv)
+        let resumer: Resumer = Box::new(move |lua| {
+            let mut mv = MultiValue::new();
+            match r {
+                Ok(Some(b)) => mv.push_back(Value::String(lua.create_string(&b)?)),
+                Ok(None) => {
+                    mv.push_back(Value::Nil);
+                    mv.push_back(Value::Nil);
+                }
+                Err((e, partial)) => {
+                    mv.push_back(Value::Nil);
+                    mv.push_back(Value::String(lua.create_string(e.as_str())?));
+                    mv.push_back(Value::String(lua.create_string(&partial)?));
+                }
             }
-            Err((e, partial)) => failure(lua, e, &partial),
+            Ok(mv)
         });
         resumer
-    })
+    })));
+    Act::Wait
 }
 
-fn receive(lua: &Lua, ud: AnyUserData, pat: Value) -> mlua::Result<MultiValue> {
-    check_phase(super::YIELDABLE)?;
-    let s = checked(lua, &ud)?;
-    let p = match &pat {
-        Value::Nil => Pattern::Line,
-        Value::String(p) => match &*p.as_bytes() {
+/// The checks before any read: `Err` carries the immediate `nil, err`.
+fn may_read(s: &ReqSock) -> Result<(), &'static str> {
+    if s.broken.get() {
+        return Err("closed");
+    }
+    if s.reading.replace(true) {
+        return Err("socket busy reading");
+    }
+    Ok(())
+}
+
+unsafe fn receive(l: State) -> Result<Act, String> {
+    let (s, r) = sock_at(l, "receive")?;
+    let p = match ffi::lua_type(l, 2) {
+        ffi::LUA_TNONE | ffi::LUA_TNIL => Pattern::Line,
+        ffi::LUA_TNUMBER => {
+            let n = ffi::lua_tonumber(l, 2);
+            if n < 0.0 {
+                return Err("bad pattern argument: negative number".into());
+            }
+            Pattern::Bytes(n as usize)
+        }
+        ffi::LUA_TSTRING => match raw::to_bytes(l, 2) {
             b"*l" => Pattern::Line,
             b"*a" => Pattern::All,
             other => match std::str::from_utf8(other)
@@ -278,108 +376,147 @@ fn receive(lua: &Lua, ud: AnyUserData, pat: Value) -> mlua::Result<MultiValue> {
                 .and_then(|x| x.parse::<f64>().ok())
             {
                 Some(n) if n >= 0.0 => Pattern::Bytes(n as usize),
-                Some(_) => {
-                    return Err(super::lua_err(
-                        lua,
-                        2,
-                        "bad pattern argument beginning with '-'",
-                    ))
-                }
+                Some(_) => return Err("bad pattern argument beginning with '-'".into()),
                 None => {
-                    return Err(super::lua_err(
-                        lua,
-                        2,
-                        format!("bad pattern argument: {}", String::from_utf8_lossy(other)),
+                    return Err(format!(
+                        "bad pattern argument: {}",
+                        String::from_utf8_lossy(other)
                     ))
                 }
             },
         },
-        Value::Integer(n) if *n >= 0 => Pattern::Bytes(*n as usize),
-        Value::Number(n) if *n >= 0.0 => Pattern::Bytes(*n as usize),
-        Value::Integer(_) | Value::Number(_) => {
-            return Err(super::lua_err(
-                lua,
-                2,
-                "bad pattern argument: negative number",
-            ))
-        }
-        other => {
-            return Err(super::lua_err(
-                lua,
-                2,
-                format!(
-                    "bad argument #2 to 'receive' (string expected, got {})",
-                    other.type_name()
-                ),
+        t => {
+            return Err(format!(
+                "bad argument #2 to 'receive' (string expected, got {})",
+                raw::type_name(t)
             ))
         }
     };
+    if let Err(e) = may_read(&s) {
+        return Ok(nil_err(l, e));
+    }
     let s2 = s.clone();
-    start_read(
-        lua,
-        s,
-        async move { receive_pattern(&s2, p).await.map(Some) },
-    )
+    Ok(start_read(s, async move {
+        receive_pattern(&s2, &r, p).await.map(Some)
+    }))
 }
 
-fn receiveany(lua: &Lua, ud: AnyUserData, max: Value) -> mlua::Result<MultiValue> {
-    check_phase(super::YIELDABLE)?;
-    let s = checked(lua, &ud)?;
-    let max = match max {
-        Value::Integer(n) if n > 0 => n as usize,
-        Value::Number(n) if n >= 1.0 => n as usize,
-        Value::String(ref st)
-            if st
-                .to_str()
+unsafe extern "C-unwind" fn receive_c(l: State) -> c_int {
+    let r = receive(l);
+    finish(l, r)
+}
+
+unsafe fn receiveany(l: State) -> Result<Act, String> {
+    let (s, r) = sock_at(l, "receiveany")?;
+    let max = match ffi::lua_type(l, 2) {
+        ffi::LUA_TNUMBER | ffi::LUA_TSTRING => {
+            let n = std::str::from_utf8(raw::to_bytes(l, 2))
                 .ok()
-                .and_then(|x| x.parse::<f64>().ok())
-                .is_some_and(|n| n >= 1.0) =>
-        {
-            st.to_str()?.parse::<f64>().unwrap_or(1.0) as usize
+                .and_then(|x| x.trim().parse::<f64>().ok());
+            match n {
+                Some(n) if n >= 1.0 => n as usize,
+                _ => return Err("bad argument #2 to 'receiveany' (bad max argument)".into()),
+            }
         }
-        Value::Integer(_) | Value::Number(_) | Value::String(_) => {
-            return Err(super::lua_err(
-                lua,
-                2,
-                "bad argument #2 to 'receiveany' (bad max argument)",
-            ))
-        }
-        other => {
-            return Err(super::lua_err(
-                lua,
-                2,
-                format!(
-                    "bad argument #2 to 'receiveany' (number expected, got {})",
-                    other.type_name()
-                ),
+        t => {
+            return Err(format!(
+                "bad argument #2 to 'receiveany' (number expected, got {})",
+                raw::type_name(t)
             ))
         }
     };
+    if let Err(e) = may_read(&s) {
+        return Ok(nil_err(l, e));
+    }
     let s2 = s.clone();
-    start_read(lua, s, async move {
-        receive_pattern(&s2, Pattern::Any(max)).await.map(Some)
-    })
+    Ok(start_read(s, async move {
+        receive_pattern(&s2, &r, Pattern::Any(max)).await.map(Some)
+    }))
 }
 
-/// A `receiveuntil` iterator's matcher.
-struct Until(Rc<RefCell<UntilMatcher>>);
+unsafe extern "C-unwind" fn receiveany_c(l: State) -> c_int {
+    let r = receiveany(l);
+    finish(l, r)
+}
 
-impl UserData for Until {}
+/// `sock:receiveuntil(pattern, opts?)`: an iterator over the socket and
+/// a matcher (its two upvalues).
+unsafe fn receiveuntil(l: State) -> Result<Act, String> {
+    let _ = sock_at(l, "receiveuntil")?;
+    if ffi::lua_type(l, 2) != ffi::LUA_TSTRING {
+        return Err(format!(
+            "bad argument #2 to 'receiveuntil' (string expected, got {})",
+            raw::type_name(ffi::lua_type(l, 2))
+        ));
+    }
+    let inclusive = match ffi::lua_type(l, 3) {
+        ffi::LUA_TNONE | ffi::LUA_TNIL => false,
+        ffi::LUA_TTABLE => {
+            ffi::lua_getfield(l, 3, c"inclusive".as_ptr());
+            let t = ffi::lua_type(l, -1);
+            let v = ffi::lua_toboolean(l, -1) != 0;
+            ffi::lua_pop(l, 1);
+            match t {
+                ffi::LUA_TNIL => false,
+                ffi::LUA_TBOOLEAN => v,
+                t => {
+                    return Err(format!(
+                        "bad \"inclusive\" option value type: {}",
+                        raw::type_name(t)
+                    ))
+                }
+            }
+        }
+        t => {
+            return Err(format!(
+                "bad argument #3 to 'receiveuntil' (table expected, got {})",
+                raw::type_name(t)
+            ))
+        }
+    };
+    let m = match UntilMatcher::new(raw::to_bytes(l, 2), inclusive) {
+        Ok(m) => m,
+        Err(e) => return Ok(nil_err(l, &e.to_string())),
+    };
+    ffi::lua_pushvalue(l, 1);
+    let p = ffi::lua_newuserdata(l, std::mem::size_of::<Rc<RefCell<UntilMatcher>>>())
+        as *mut Rc<RefCell<UntilMatcher>>;
+    // SAFETY: fresh userdata memory of the right size; __gc drops it.
+    std::ptr::write(p, Rc::new(RefCell::new(m)));
+    if ffi::luaL_newmetatable(l, UNTIL_MT.as_ptr()) != 0 {
+        ffi::lua_pushcfunction(l, gc_until);
+        ffi::lua_setfield(l, -2, c"__gc".as_ptr());
+    }
+    ffi::lua_setmetatable(l, -2);
+    ffi::lua_pushcclosure(l, until_iter_c, 2);
+    Ok(Act::Ret(1))
+}
 
-fn until_step(
-    lua: &Lua,
-    ud: AnyUserData,
-    it: AnyUserData,
-    size: Option<f64>,
-) -> mlua::Result<MultiValue> {
-    check_phase(super::YIELDABLE)?;
-    let s = checked(lua, &ud)?;
-    let m = it.borrow::<Until>()?.0.clone();
-    let size = size.filter(|&n| n > 0.0).map(|n| n as usize).unwrap_or(0);
+unsafe extern "C-unwind" fn receiveuntil_c(l: State) -> c_int {
+    let r = receiveuntil(l);
+    finish(l, r)
+}
+
+/// The iterator `receiveuntil` returns: `it(size?)`.
+unsafe fn until_iter(l: State) -> Result<Act, String> {
+    let size = match ffi::lua_type(l, 1) {
+        ffi::LUA_TNUMBER => ffi::lua_tonumber(l, 1).max(0.0) as usize,
+        _ => 0,
+    };
+    ffi::lua_settop(l, 0);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    let (s, r) = sock_at(l, "receiveuntil")?;
+    let p = ffi::lua_touserdata(l, ffi::lua_upvalueindex(2)) as *const Rc<RefCell<UntilMatcher>>;
+    // SAFETY: upvalue 2 is the matcher userdata receiveuntil created.
+    let m = (*p).clone();
+    if let Err(e) = may_read(&s) {
+        return Ok(nil_err(l, e));
+    }
     let s2 = s.clone();
-    start_read(lua, s, async move {
+    Ok(start_read(s, async move {
         let m2 = m.clone();
         s2.read_op(
+            &r,
             move |b, _| {
                 let (used, step) = m.borrow_mut().step(b, size);
                 let _ = b.split_to(used);
@@ -392,33 +529,89 @@ fn until_step(
             move |_| m2.borrow_mut().take_partial(),
         )
         .await
-    })
+    }))
 }
 
-fn send(lua: &Lua, ud: AnyUserData, data: Value) -> mlua::Result<MultiValue> {
-    check_phase(super::YIELDABLE)?;
-    let s = checked(lua, &ud)?;
+unsafe extern "C-unwind" fn until_iter_c(l: State) -> c_int {
+    let r = until_iter(l);
+    finish(l, r)
+}
+
+/// What `send` accepts, as tcpsock:send: strings, numbers, booleans and
+/// nil at the top; (nested) array tables of strings and numbers.
+unsafe fn render_send(l: State, idx: c_int, buf: &mut Vec<u8>, top: bool) -> Result<(), String> {
+    match ffi::lua_type(l, idx) {
+        ffi::LUA_TSTRING | ffi::LUA_TNUMBER => buf.extend_from_slice(raw::to_bytes(l, idx)),
+        ffi::LUA_TBOOLEAN if top => buf.extend_from_slice(if ffi::lua_toboolean(l, idx) != 0 {
+            b"true"
+        } else {
+            b"false"
+        }),
+        ffi::LUA_TNIL if top => buf.extend_from_slice(b"nil"),
+        ffi::LUA_TTABLE => {
+            if ffi::lua_checkstack(l, 3) == 0 {
+                return Err("bad argument #1 to 'send' (nested table too deep)".into());
+            }
+            let n = ffi::lua_objlen(l, idx);
+            ffi::lua_pushnil(l);
+            while ffi::lua_next(l, idx) != 0 {
+                ffi::lua_pop(l, 1);
+                let k = if ffi::lua_type(l, -1) == ffi::LUA_TNUMBER {
+                    ffi::lua_tonumber(l, -1)
+                } else {
+                    0.0
+                };
+                if k < 1.0 || k.fract() != 0.0 || k as usize > n {
+                    ffi::lua_pop(l, 1);
+                    return Err("bad argument #1 to 'send' (non-array table found)".into());
+                }
+            }
+            for i in 1..=n {
+                ffi::lua_rawgeti(l, idx, i as ffi::lua_Integer);
+                let r = render_send(l, ffi::lua_gettop(l), buf, false);
+                ffi::lua_pop(l, 1);
+                r?;
+            }
+        }
+        t if top => {
+            return Err(format!(
+                "bad argument #1 to 'send' (string, number, boolean, nil, or array table expected, got {})",
+                raw::type_name(t)
+            ))
+        }
+        t => {
+            return Err(format!(
+                "bad argument #1 to 'send' (bad data type {} found)",
+                raw::type_name(t)
+            ))
+        }
+    }
+    Ok(())
+}
+
+unsafe fn send(l: State) -> Result<Act, String> {
+    let (s, r) = sock_at(l, "send")?;
     let mut buf = Vec::new();
-    super::output::render_send(lua, &data, &mut buf, true)?;
+    render_send(l, 2, &mut buf, true)?;
     if s.write_closed.get() {
-        return nil_err(lua, "closed");
+        return Ok(nil_err(l, "closed"));
     }
     if s.writing.replace(true) {
-        return nil_err(lua, "socket busy writing");
+        return Ok(nil_err(l, "socket busy writing"));
     }
-    yield_with(async move {
+    driver::set_pending(Pending::Wait(Box::pin(async move {
         let n = buf.len();
-        let r = tokio::time::timeout(
+        let w = tokio::time::timeout(
             s.send_timeout.get(),
-            crate::http::write_all(&s.req.conn.stream, &buf),
+            crate::http::write_all(&r.conn.stream, &buf),
         )
         .await;
         s.writing.set(false);
-        let err = match r {
+        let err = match w {
             Ok(Ok(())) => None,
             Err(_) => {
                 if s.log_errors {
-                    s.req.log(Level::Error, "lua tcp socket write timed out");
+                    r.log(Level::Error, "lua tcp socket write timed out");
                 }
                 Some("timeout")
             }
@@ -431,191 +624,182 @@ fn send(lua: &Lua, ud: AnyUserData, data: Value) -> mlua::Result<MultiValue> {
         if err.is_some() {
             s.write_closed.set(true);
         } else {
-            s.req.resp.borrow_mut().bytes_sent += n as u64;
+            r.resp.borrow_mut().bytes_sent += n as u64;
         }
-        let resumer: Resumer = Box::new(move |lua| match err {
-            None => one(Value::Integer(n as i64)),
-            Some(e) => nil_err(lua, e),
+        let resumer: Resumer = Box::new(move |lua| {
+            let mut mv = MultiValue::new();
+            match err {
+                None => mv.push_back(Value::Integer(n as i64)),
+                Some(e) => {
+                    mv.push_back(Value::Nil);
+                    mv.push_back(Value::String(lua.create_string(e)?));
+                }
+            }
+            Ok(mv)
         });
         resumer
-    })
+    })));
+    Ok(Act::Wait)
 }
 
-fn timeout_ms(v: &Value) -> Option<i64> {
-    match v {
-        Value::Integer(i) => Some(*i),
-        Value::Number(n) => Some(*n as i64),
-        Value::Nil => Some(0),
-        _ => None,
+unsafe extern "C-unwind" fn send_c(l: State) -> c_int {
+    let r = send(l);
+    finish(l, r)
+}
+
+/// A timeout argument in ms; 0, nil and negative numbers restore the default.
+unsafe fn timeout_arg(l: State, idx: c_int, default_ms: u64) -> Duration {
+    let ms = match ffi::lua_type(l, idx) {
+        ffi::LUA_TNUMBER => ffi::lua_tonumber(l, idx) as i64,
+        _ => 0,
+    };
+    Duration::from_millis(if ms <= 0 { default_ms } else { ms as u64 })
+}
+
+unsafe fn settimeout(l: State) -> Result<Act, String> {
+    let (s, r) = sock_at(l, "settimeout")?;
+    s.read_timeout
+        .set(timeout_arg(l, 2, r.loc.socket_read_timeout_ms));
+    s.send_timeout
+        .set(timeout_arg(l, 2, r.loc.socket_send_timeout_ms));
+    Ok(Act::Ret(0))
+}
+
+unsafe extern "C-unwind" fn settimeout_c(l: State) -> c_int {
+    let r = settimeout(l);
+    finish(l, r)
+}
+
+unsafe fn settimeouts(l: State) -> Result<Act, String> {
+    let n = ffi::lua_gettop(l);
+    if n != 4 {
+        return Err(format!(
+            "ngx.socket settimeout: expecting 4 arguments (including the object) but seen {n}"
+        ));
     }
+    let (s, r) = sock_at(l, "settimeouts")?;
+    s.send_timeout
+        .set(timeout_arg(l, 3, r.loc.socket_send_timeout_ms));
+    s.read_timeout
+        .set(timeout_arg(l, 4, r.loc.socket_read_timeout_ms));
+    Ok(Act::Ret(0))
 }
 
-struct Handle(Rc<ReqSock>);
+unsafe extern "C-unwind" fn settimeouts_c(l: State) -> c_int {
+    let r = settimeouts(l);
+    finish(l, r)
+}
 
-impl UserData for Handle {
-    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_function("receive", |lua, (ud, pat): (AnyUserData, Value)| {
-            receive(lua, ud, pat)
-        });
-        m.add_function("receiveany", |lua, (ud, max): (AnyUserData, Value)| {
-            receiveany(lua, ud, max)
-        });
-        m.add_function(
-            "new_until",
-            |lua, (ud, pat, opts): (AnyUserData, mlua::LuaString, Value)| {
-                let _ = checked(lua, &ud)?;
-                let inclusive = match &opts {
-                    Value::Nil => false,
-                    Value::Table(t) => match t.get::<Value>("inclusive")? {
-                        Value::Nil => false,
-                        Value::Boolean(b) => b,
-                        other => {
-                            return Err(mlua::Error::runtime(format!(
-                                "bad \"inclusive\" option value type: {}",
-                                other.type_name()
-                            )))
-                        }
-                    },
-                    other => {
-                        return Err(super::lua_err(
-                            lua,
-                            2,
-                            format!(
-                                "bad argument #3 to 'receiveuntil' (table expected, got {})",
-                                other.type_name()
-                            ),
-                        ))
-                    }
-                };
-                match UntilMatcher::new(&pat.as_bytes(), inclusive) {
-                    Ok(m) => one(Value::UserData(
-                        lua.create_userdata(Until(Rc::new(RefCell::new(m))))?,
-                    )),
-                    Err(e) => nil_err(lua, &e.to_string()),
-                }
-            },
-        );
-        m.add_function(
-            "receiveuntil_step",
-            |lua, (ud, it, size): (AnyUserData, AnyUserData, Option<f64>)| {
-                until_step(lua, ud, it, size)
-            },
-        );
-        m.add_function("send", |lua, (ud, data): (AnyUserData, Value)| {
-            send(lua, ud, data)
-        });
-        m.add_function("settimeout", |lua, (ud, ms): (AnyUserData, Value)| {
-            let s = checked(lua, &ud)?;
-            let ms = timeout_ms(&ms).unwrap_or(0);
-            let conf = &s.req.loc;
-            let (r, w) = if ms <= 0 {
-                (conf.socket_read_timeout_ms, conf.socket_send_timeout_ms)
-            } else {
-                (ms as u64, ms as u64)
-            };
-            s.read_timeout.set(Duration::from_millis(r));
-            s.send_timeout.set(Duration::from_millis(w));
-            Ok(())
-        });
-        m.add_function("settimeouts", |lua, (ud, args): (AnyUserData, MultiValue)| {
-            let s = checked(lua, &ud)?;
-            if args.len() != 3 {
-                return Err(mlua::Error::runtime(format!(
-                    "ngx.socket settimeout: expecting 4 arguments (including the object) but seen {}",
-                    args.len() + 1
-                )));
-            }
-            let v: Vec<i64> = args.iter().map(|a| timeout_ms(a).unwrap_or(0)).collect();
-            let conf = &s.req.loc;
-            let pick = |v: i64, d: u64| if v <= 0 { d } else { v as u64 };
-            s.send_timeout.set(Duration::from_millis(pick(v[1], conf.socket_send_timeout_ms)));
-            s.read_timeout.set(Duration::from_millis(pick(v[2], conf.socket_read_timeout_ms)));
-            Ok(())
-        });
-        m.add_function("shutdown", |lua, (ud, how): (AnyUserData, Value)| {
-            let s = checked(lua, &ud)?;
-            if !matches!(&how, Value::String(h) if &*h.as_bytes() == b"send") {
-                return nil_err(lua, "unsupported shutdown direction");
-            }
-            if s.write_closed.replace(true) {
-                return nil_err(lua, "closed");
-            }
-            let _ = socket2::SockRef::from(&*s.req.conn.stream).shutdown(std::net::Shutdown::Write);
-            ok1()
-        });
+unsafe fn shutdown(l: State) -> Result<Act, String> {
+    let (s, r) = sock_at(l, "shutdown")?;
+    if ffi::lua_type(l, 2) != ffi::LUA_TSTRING || raw::to_bytes(l, 2) != b"send" {
+        return Ok(nil_err(l, "unsupported shutdown direction"));
     }
+    if s.write_closed.replace(true) {
+        return Ok(nil_err(l, "closed"));
+    }
+    let _ = socket2::SockRef::from(&*r.conn.stream).shutdown(std::net::Shutdown::Write);
+    ffi::lua_pushinteger(l, 1);
+    Ok(Act::Ret(1))
 }
 
-/// `ngx.req.socket(raw?)`: the userdata the Lua glue wraps, or `nil, err`.
-fn new_socket(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
-    let raw = match args.len() {
+unsafe extern "C-unwind" fn shutdown_c(l: State) -> c_int {
+    let r = shutdown(l);
+    finish(l, r)
+}
+
+/// Push the metatable of request-socket objects (`raw` ones can send).
+unsafe fn push_object_mt(l: State, raw: bool) {
+    let name = if raw { RAW_MT } else { BODY_MT };
+    if ffi::luaL_newmetatable(l, name.as_ptr()) == 0 {
+        return;
+    }
+    ffi::lua_createtable(l, 0, 8);
+    let mut methods: Vec<(&CStr, ffi::lua_CFunction)> = vec![
+        (c"receive", receive_c),
+        (c"receiveany", receiveany_c),
+        (c"receiveuntil", receiveuntil_c),
+        (c"settimeout", settimeout_c),
+        (c"settimeouts", settimeouts_c),
+    ];
+    if raw {
+        methods.push((c"send", send_c));
+        methods.push((c"shutdown", shutdown_c));
+    }
+    for (n, f) in methods {
+        ffi::lua_pushcfunction(l, f);
+        ffi::lua_setfield(l, -2, n.as_ptr());
+    }
+    ffi::lua_setfield(l, -2, c"__index".as_ptr());
+}
+
+/// The checks of `ngx.req.socket(raw)`; `Ok(Err(msg))` is `nil, msg`.
+fn acquire(r: &Req, raw: bool) -> Result<BytesMut, &'static str> {
+    let state = r.body.borrow().state;
+    if raw {
+        if matches!(state, BodyState::Reading | BodyState::Socket) && r.body.borrow().pending() {
+            return Err("pending request body reading in some other thread");
+        }
+        if state == BodyState::Raw {
+            return Err("duplicate call");
+        }
+        let mut resp = r.resp.borrow_mut();
+        if resp.buffered.is_some() {
+            return Err("http 1.0 buffering");
+        }
+        if out::try_flush(r, &mut resp).is_err() || !resp.out.is_empty() {
+            return Err("pending data to write");
+        }
+        // from now on the Lua code writes the response itself
+        resp.headers_sent = true;
+        resp.keepalive = false;
+        drop(resp);
+        return Ok(body::take_raw(r));
+    }
+    match state {
+        BodyState::Read | BodyState::Socket | BodyState::Reading | BodyState::Raw => {
+            return Err("request body already exists")
+        }
+        BodyState::Discarded => return Err("request body discarded"),
+        BodyState::Unread => {}
+    }
+    if !(r.head.chunked || r.head.content_length.is_some_and(|l| l > 0)) {
+        return Err("no body");
+    }
+    r.body.borrow_mut().state = BodyState::Socket;
+    Ok(BytesMut::new())
+}
+
+unsafe fn new_socket(l: State) -> Result<Act, String> {
+    let raw = match ffi::lua_gettop(l) {
         0 => false,
-        1 => match args.front() {
-            Some(Value::Boolean(b)) => *b,
-            Some(Value::Nil) => false,
-            Some(other) => {
-                return Err(super::lua_err(
-                    lua,
-                    2,
-                    format!(
-                        "bad argument #1 to 'socket' (boolean expected, got {})",
-                        other.type_name()
-                    ),
+        1 => match ffi::lua_type(l, 1) {
+            ffi::LUA_TBOOLEAN => ffi::lua_toboolean(l, 1) != 0,
+            ffi::LUA_TNIL => false,
+            t => {
+                return Err(format!(
+                    "bad argument #1 to 'socket' (boolean expected, got {})",
+                    raw::type_name(t)
                 ))
             }
-            None => false,
         },
-        n => {
-            return Err(mlua::Error::runtime(format!(
-                "expecting zero arguments, but got {n}"
-            )))
-        }
+        n => return Err(format!("expecting zero arguments, but got {n}")),
     };
     check_phase(&[
         Phase::ServerRewrite,
         Phase::Rewrite,
         Phase::Access,
         Phase::Content,
-    ])?;
-    let r = req()?;
-    let state = r.body.borrow().state;
-    let initial = if raw {
-        if matches!(state, BodyState::Reading | BodyState::Socket) && r.body.borrow().pending() {
-            return nil_err(lua, "pending request body reading in some other thread");
-        }
-        if state == BodyState::Raw {
-            return nil_err(lua, "duplicate call");
-        }
-        let mut resp = r.resp.borrow_mut();
-        if resp.buffered.is_some() {
-            return nil_err(lua, "http 1.0 buffering");
-        }
-        if out::try_flush(&r, &mut resp).is_err() || !resp.out.is_empty() {
-            return nil_err(lua, "pending data to write");
-        }
-        // from now on the Lua code writes the response itself
-        resp.headers_sent = true;
-        resp.keepalive = false;
-        drop(resp);
-        body::take_raw(&r)
-    } else {
-        match state {
-            BodyState::Read | BodyState::Socket | BodyState::Reading => {
-                return nil_err(lua, "request body already exists")
-            }
-            BodyState::Discarded => return nil_err(lua, "request body discarded"),
-            BodyState::Raw => return nil_err(lua, "request body already exists"),
-            BodyState::Unread => {}
-        }
-        let has_body = r.head.chunked || r.head.content_length.is_some_and(|l| l > 0);
-        if !has_body {
-            return nil_err(lua, "no body");
-        }
-        r.body.borrow_mut().state = BodyState::Socket;
-        BytesMut::new()
+    ])
+    .map_err(|e| error_message(&e))?;
+    let r = req().map_err(|e| error_message(&e))?;
+    let initial = match acquire(&r, raw) {
+        Ok(b) => b,
+        Err(e) => return Ok(nil_err(l, e)),
     };
     let conf = &r.loc;
     let s = ReqSock {
+        req_id: r.id,
         raw,
         rbuf: RefCell::new(initial),
         eof: Cell::new(false),
@@ -626,14 +810,30 @@ fn new_socket(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
         read_timeout: Cell::new(Duration::from_millis(conf.socket_read_timeout_ms)),
         send_timeout: Cell::new(Duration::from_millis(conf.socket_send_timeout_ms)),
         log_errors: conf.socket_log_errors,
-        req: r.clone(),
     };
-    let mut mv = MultiValue::new();
-    mv.push_back(Value::UserData(lua.create_userdata(Handle(Rc::new(s)))?));
-    mv.push_back(Value::Boolean(raw));
-    Ok(mv)
+    drop(r);
+    ffi::lua_settop(l, 0);
+    ffi::lua_createtable(l, 1, 0);
+    let p = ffi::lua_newuserdata(l, std::mem::size_of::<Rc<ReqSock>>()) as *mut Rc<ReqSock>;
+    // SAFETY: fresh userdata memory of the right size; __gc drops it.
+    std::ptr::write(p, Rc::new(s));
+    if ffi::luaL_newmetatable(l, UD_MT.as_ptr()) != 0 {
+        ffi::lua_pushcfunction(l, gc_sock);
+        ffi::lua_setfield(l, -2, c"__gc".as_ptr());
+    }
+    ffi::lua_setmetatable(l, -2);
+    ffi::lua_rawseti(l, 1, 1);
+    push_object_mt(l, raw);
+    ffi::lua_setmetatable(l, 1);
+    Ok(Act::Ret(1))
 }
 
-pub fn register(lua: &Lua, c: &Table) -> mlua::Result<()> {
-    c.set("req_socket", lua.create_function(new_socket)?)
+unsafe extern "C-unwind" fn new_socket_c(l: State) -> c_int {
+    let r = new_socket(l);
+    finish(l, r)
+}
+
+pub fn register(lua: &Lua, ngx_req: &Table) -> mlua::Result<()> {
+    // SAFETY: follows the raw-function rule in lua/raw.rs.
+    ngx_req.set("socket", unsafe { lua.create_c_function(new_socket_c)? })
 }
