@@ -82,10 +82,6 @@ pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
         )?;
     }
     ngx.set("location", location)?;
-    ngx.set(
-        "exec",
-        lua.create_function(|_, ()| -> mlua::Result<()> { Err(not_yet("ngx.exec")) })?,
-    )?;
     Ok(())
 }
 

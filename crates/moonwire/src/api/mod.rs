@@ -70,8 +70,8 @@ pub fn req() -> mlua::Result<Rc<Req>> {
 
 /// The current phase: the request's, or the worker's (init_worker, timers...).
 pub fn phase() -> Phase {
-    driver::with_current(|r| r.map(|r| r.phase.get()))
-        .or_else(driver::current_phase)
+    driver::current_phase()
+        .or_else(|| driver::with_current(|r| r.map(|r| r.phase.get())))
         .unwrap_or_else(crate::worker::phase)
 }
 

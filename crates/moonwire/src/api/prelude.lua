@@ -54,7 +54,18 @@ end
 ngx.sleep = yielding(C.sleep)
 ngx.exit = yielding(C.exit)
 ngx.flush = yielding(C.flush)
+ngx.send_headers = yielding(C.send_headers)
+ngx.eof = yielding(C.eof)
 ngx.redirect = yielding(C.redirect)
+do
+    local exec, encode_args = yielding(C.exec), ngx.encode_args
+    ngx.exec = function(uri, args)
+        if type(args) == "table" then
+            args = encode_args(args)
+        end
+        return exec(uri, args)
+    end
+end
 ngx.thread.spawn = yielding(C.thread_spawn)
 ngx.thread.wait = yielding(C.thread_wait)
 
@@ -130,6 +141,7 @@ setmetatable(ngx, {
 })
 
 ngx.var = setmetatable({}, { __index = C.var_get, __newindex = C.var_set })
+ngx.arg = setmetatable({}, { __index = C.arg_get, __newindex = C.arg_set })
 ngx.header = setmetatable({}, { __index = C.header_get, __newindex = C.header_set })
 
 -- Header tables answer h.user_agent and h["User-Agent"] alike.

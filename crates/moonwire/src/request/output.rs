@@ -41,6 +41,9 @@ pub struct Resp {
     pub content_type_cleared: bool,
     /// Reused buffer for rendering ngx.say arguments.
     pub scratch: Vec<u8>,
+    /// A complete body (error page, file, `return` text) waiting for the Lua
+    /// output filters, which run once the phases are over.
+    pub deferred: Option<Vec<u8>>,
 }
 
 impl Resp {
@@ -172,10 +175,31 @@ fn push_header_text(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// Whether the head is held back (HTTP/1.0 output collected so that
+/// Content-Length is known at the end).
+pub fn holds_head(req: &Req, resp: &Resp) -> bool {
+    req.head.version != 11 && resp.content_length.is_none() && !req.is_head()
+}
+
+/// A whole response whose head fields are set: head and body now, or, when
+/// Lua output filters apply, once the phases are over.
+pub fn respond(req: &Req, resp: &mut Resp, body: &[u8]) {
+    if super::filter::active(req) && !resp.headers_sent {
+        resp.deferred = Some(body.to_vec());
+        return;
+    }
+    send_headers(req, resp);
+    if !resp.header_only {
+        resp.body_bytes_sent += body.len() as u64;
+        resp.out.extend_from_slice(body);
+    }
+    resp.eof = true;
+}
+
 /// Append body bytes (already past any output filters).
 pub fn write_body(req: &Req, resp: &mut Resp, data: &[u8]) {
     if !resp.headers_sent {
-        if req.head.version != 11 && resp.content_length.is_none() && !req.is_head() {
+        if holds_head(req, resp) {
             // lua_http10_buffering: hold HTTP/1.0 output to compute Content-Length at the end.
             resp.buffered
                 .get_or_insert_with(Vec::new)
@@ -227,6 +251,7 @@ pub fn special_response(req: &Req, resp: &mut Resp, status: u16) {
     resp.status = status;
     let page = http::pages::page(status, req.loc.server_tokens);
     resp.buffered = None;
+    resp.deferred = None;
     resp.use_default_type = false;
     match page {
         Some(body) => {
@@ -236,11 +261,7 @@ pub fn special_response(req: &Req, resp: &mut Resp, status: u16) {
             if matches!(status, 400 | 413 | 414 | 495 | 496 | 497 | 500 | 501) {
                 resp.keepalive = false;
             }
-            send_headers(req, resp);
-            if !resp.header_only {
-                resp.body_bytes_sent += body.len() as u64;
-                resp.out.extend_from_slice(&body);
-            }
+            respond(req, resp, &body);
         }
         None => {
             resp.content_type = None;
@@ -249,10 +270,9 @@ pub fn special_response(req: &Req, resp: &mut Resp, status: u16) {
             } else {
                 Some(0)
             };
-            send_headers(req, resp);
+            respond(req, resp, b"");
         }
     }
-    resp.eof = true;
 }
 
 /// Write whatever can go out right now without waiting; the rest stays queued.
