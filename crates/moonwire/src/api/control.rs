@@ -50,9 +50,7 @@ pub fn register(lua: &Lua, _ngx: &Table, c: &Table) -> mlua::Result<()> {
                 return Err(super::lua_err(lua, 2, "The uri argument is empty"));
             }
             if r.resp.borrow().headers_sent {
-                return Err(super::lua_err(
-                    lua,
-                    2,
+                return Err(mlua::Error::runtime(
                     "attempt to call ngx.exec after sending out response headers",
                 ));
             }

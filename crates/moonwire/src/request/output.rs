@@ -211,13 +211,16 @@ pub fn write_body(req: &Req, resp: &mut Resp, data: &[u8]) {
     if resp.header_only || data.is_empty() {
         return;
     }
-    resp.body_bytes_sent += data.len() as u64;
     if resp.chunked {
+        // nginx counts the chunk framing in $body_bytes_sent
+        let before = resp.out.len();
         push_hex(&mut resp.out, data.len());
         resp.out.extend_from_slice(b"\r\n");
         resp.out.extend_from_slice(data);
         resp.out.extend_from_slice(b"\r\n");
+        resp.body_bytes_sent += (resp.out.len() - before) as u64;
     } else {
+        resp.body_bytes_sent += data.len() as u64;
         resp.out.extend_from_slice(data);
     }
 }
@@ -241,6 +244,7 @@ pub fn finish(req: &Req, resp: &mut Resp) {
     }
     if resp.chunked {
         resp.out.extend_from_slice(b"0\r\n\r\n");
+        resp.body_bytes_sent += 5;
     }
     resp.eof = true;
 }

@@ -111,7 +111,13 @@ pub async fn run(w: &Rc<Worker>, mut req: Rc<Req>) -> Rc<Req> {
                     }
                     w.next_request_id()
                 };
-                let mut next = req.redirect(id, target.uri, target.args, route.0);
+                // a named location keeps the request's URI and arguments
+                let (uri, args) = if named {
+                    (req.uri.borrow().clone(), req.args.borrow().clone())
+                } else {
+                    (target.uri, target.args)
+                };
+                let mut next = req.redirect(id, uri, args, route.0);
                 next.captures = route.1;
                 if keep_ctx {
                     next.ctx_used.set(req.ctx_used.get());
