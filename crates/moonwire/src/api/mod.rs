@@ -12,6 +12,7 @@ mod semaphore;
 mod sleep;
 mod socket_tcp;
 mod socket_udp;
+mod subrequest;
 mod thread;
 mod timer;
 mod var;
@@ -43,6 +44,7 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     socket_udp::register(lua, &c)?;
     socket_tcp::register(lua, &c)?;
     req::register(lua, &ngx)?;
+    subrequest::register(lua, &ngx, &c)?;
     resp::register(lua, &ngx, &c)?;
     var::register(lua, &c)?;
     misc::register(lua, &ngx, &c)?;

@@ -58,6 +58,36 @@ ngx.send_headers = yielding(C.send_headers)
 ngx.eof = yielding(C.eof)
 ngx.redirect = yielding(C.redirect)
 do
+    local capture_multi, encode_args = yielding(C.capture_multi), ngx.encode_args
+    local function encode_opts(r)
+        local opts = type(r) == "table" and r[2]
+        if type(opts) == "table" and type(opts.args) == "table" then
+            local copy = {}
+            for k, v in pairs(opts) do
+                copy[k] = v
+            end
+            copy.args = encode_args(opts.args)
+            return { r[1], copy }
+        end
+        return r
+    end
+    ngx.location = {
+        capture_multi = function(reqs)
+            if type(reqs) == "table" then
+                local copy = {}
+                for i = 1, #reqs do
+                    copy[i] = encode_opts(reqs[i])
+                end
+                reqs = copy
+            end
+            return capture_multi(reqs)
+        end,
+        capture = function(uri, opts)
+            return capture_multi({ encode_opts({ uri, opts }) })
+        end,
+    }
+end
+do
     local exec, encode_args = yielding(C.exec), ngx.encode_args
     ngx.exec = function(uri, args)
         if type(args) == "table" then
@@ -123,7 +153,7 @@ setmetatable(ngx, {
         elseif k == "headers_sent" then
             return headers_sent()
         elseif k == "is_subrequest" then
-            return req_id() and false
+            return C.is_subrequest()
         end
     end,
     __newindex = function(t, k, v)

@@ -127,6 +127,9 @@ unsafe fn kill(l: State) -> Result<c_int, String> {
     if task.ended(tid) {
         return fail(l, b"already waited or killed");
     }
+    if task.in_subrequest(tid) {
+        return fail(l, b"pending subrequests");
+    }
     worker::with_vm(|vm| task.kill(vm, tid));
     ffi::lua_pushinteger(l, 1);
     Ok(1)

@@ -132,6 +132,8 @@ struct Thread {
     state: State_,
     /// Bumped when the thread is killed, so its pending wait's result is ignored.
     gen: u32,
+    /// Waiting for subrequests (it cannot be killed then, as in OpenResty).
+    in_subrequest: bool,
 }
 
 /// How a thread is resumed when it becomes ready.
@@ -213,6 +215,14 @@ impl Task {
         }
     }
 
+    pub fn in_subrequest(&self, tid: usize) -> bool {
+        self.threads.borrow()[tid].in_subrequest
+    }
+
+    pub fn set_in_subrequest(&self, tid: usize, on: bool) {
+        self.threads.borrow_mut()[tid].in_subrequest = on;
+    }
+
     pub fn parent_of(&self, tid: usize) -> usize {
         self.threads.borrow()[tid].parent
     }
@@ -232,6 +242,7 @@ impl Task {
             parent,
             state: State_::Alive,
             gen: 0,
+            in_subrequest: false,
         });
         ts.len() - 1
     }

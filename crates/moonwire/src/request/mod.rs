@@ -7,6 +7,7 @@ pub(crate) mod handle;
 pub mod output;
 pub mod phases;
 pub mod static_file;
+pub mod subreq;
 pub mod vars;
 
 use std::cell::{Cell, RefCell};
@@ -138,6 +139,8 @@ pub struct Req {
     pub header_filtered: Cell<bool>,
     /// The body filter saw (or set) eof: later output is dropped.
     pub body_filter_eof: Cell<bool>,
+    /// A subrequest (ngx.location.capture): output is captured, not sent.
+    pub subrequest: bool,
 }
 
 /// Where `ngx.exec` sends the request.
@@ -205,7 +208,17 @@ impl Req {
             lua_arg: RefCell::new(LuaArg::None),
             header_filtered: Cell::new(false),
             body_filter_eof: Cell::new(false),
+            subrequest: false,
         }
+    }
+
+    /// The request body read so far, if any (what subrequests forward).
+    pub fn body_bytes(&self) -> Option<Bytes> {
+        self.body.borrow().clone()
+    }
+
+    pub fn set_body_bytes(&mut self, b: Option<Bytes>) {
+        *self.body.get_mut() = b;
     }
 
     /// The same client request sent to another location (ngx.exec, or a
@@ -220,6 +233,7 @@ impl Req {
         r.start_instant = self.start_instant;
         r.internal.set(true);
         r.redirects.set(self.redirects.get() + 1);
+        r.subrequest = self.subrequest;
         r
     }
 

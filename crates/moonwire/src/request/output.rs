@@ -34,6 +34,9 @@ pub struct Resp {
     pub header_only: bool,
     /// A write failed; the connection is closed after the handler.
     pub broken: bool,
+    /// A subrequest's response: the head is not rendered and the body is
+    /// collected in `out` as is.
+    pub capture: bool,
     /// lua_use_default_type: a Lua handler's response gets `default_type`
     /// when it set no Content-Type.
     pub use_default_type: bool,
@@ -88,6 +91,12 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
         resp.content_type = None;
         resp.content_type_cleared = true;
     }
+    if resp.use_default_type && resp.content_type.is_none() && !resp.content_type_cleared {
+        resp.content_type = Some(req.loc.default_type.as_bytes().to_vec());
+    }
+    if resp.capture {
+        return;
+    }
     let is11 = req.head.version == 11;
     if resp.content_length.is_none() && !resp.header_only && st != 204 && st != 304 {
         if is11 {
@@ -96,9 +105,6 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
             // HTTP/1.0 without a length: the end of the body is the end of the connection.
             resp.keepalive = false;
         }
-    }
-    if resp.use_default_type && resp.content_type.is_none() && !resp.content_type_cleared {
-        resp.content_type = Some(req.loc.default_type.as_bytes().to_vec());
     }
     let conn = &req.conn;
     if resp.keepalive {
@@ -178,7 +184,7 @@ fn push_header_text(out: &mut Vec<u8>, s: &[u8]) {
 /// Whether the head is held back (HTTP/1.0 output collected so that
 /// Content-Length is known at the end).
 pub fn holds_head(req: &Req, resp: &Resp) -> bool {
-    req.head.version != 11 && resp.content_length.is_none() && !req.is_head()
+    !resp.capture && req.head.version != 11 && resp.content_length.is_none() && !req.is_head()
 }
 
 /// A whole response whose head fields are set: head and body now, or, when
@@ -209,6 +215,11 @@ pub fn write_body(req: &Req, resp: &mut Resp, data: &[u8]) {
         send_headers(req, resp);
     }
     if resp.header_only || data.is_empty() {
+        return;
+    }
+    if resp.capture {
+        resp.body_bytes_sent += data.len() as u64;
+        resp.out.extend_from_slice(data);
         return;
     }
     if resp.chunked {
