@@ -2,7 +2,7 @@
 
 use mlua::{Lua, Table, Value};
 
-use super::{check_phase, phase, req, YIELDABLE};
+use super::{check_phase, phase, req};
 use crate::lua::driver::{set_pending, Pending};
 use crate::request::Phase;
 
@@ -160,7 +160,7 @@ pub fn register(lua: &Lua, _ngx: &Table, c: &Table) -> mlua::Result<()> {
     c.set(
         "redirect",
         lua.create_function(|lua, (uri, status): (mlua::LuaString, Option<i64>)| {
-            check_phase(YIELDABLE)?;
+            check_phase(EXEC)?;
             let r = req()?;
             let status = status.unwrap_or(302);
             if !matches!(status, 301 | 302 | 303 | 307 | 308) {

@@ -601,3 +601,65 @@ GET /t
 ><>
 --- no_error_log
 [error]
+
+
+
+=== TEST 33: ngx.redirect from rewrite_by_lua
+--- config
+location = /t {
+    rewrite_by_lua_block { ngx.redirect("/elsewhere", 301) }
+    content_by_lua_block { ngx.say("not reached") }
+}
+--- request
+GET /t
+--- error_code: 301
+--- response_headers
+Location: /elsewhere
+--- no_error_log
+[error]
+
+
+
+=== TEST 34: ngx.redirect is not allowed in log_by_lua
+--- config
+location = /t {
+    content_by_lua_block { ngx.say("ok") }
+    log_by_lua_block {
+        local ok, err = pcall(ngx.redirect, "/x")
+        ngx.log(ngx.WARN, "redirect: ", err)
+    }
+}
+--- request
+GET /t
+--- response_body
+ok
+--- error_log
+redirect: API disabled in the context of log_by_lua*
+
+
+
+=== TEST 35: server-level set and return run before the location
+--- config
+set $srv "server-level";
+location = /t {
+    content_by_lua_block { ngx.say(ngx.var.srv) }
+}
+--- request
+GET /t
+--- response_body
+server-level
+--- no_error_log
+[error]
+
+
+
+=== TEST 36: ngx.exit(ngx.ERROR) in header_filter drops the connection
+--- config
+location = /t {
+    content_by_lua_block { ngx.say("body") }
+    header_filter_by_lua_block { ngx.exit(ngx.ERROR) }
+}
+--- request
+GET /t
+--- ignore_response
+--- abort
