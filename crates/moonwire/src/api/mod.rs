@@ -67,7 +67,16 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
 
 /// The current request, or OpenResty's error when there is none.
 pub fn req() -> mlua::Result<Rc<Req>> {
-    driver::current().ok_or_else(|| mlua::Error::runtime("no request found"))
+    driver::current().ok_or_else(|| {
+        // OpenResty runs timers and init_worker on a fake request that
+        // request APIs refuse
+        mlua::Error::runtime(match phase() {
+            Phase::Timer | Phase::InitWorker | Phase::ExitWorker => {
+                "API disabled in the current context"
+            }
+            _ => "no request found",
+        })
+    })
 }
 
 /// The current phase: the request's, or the worker's (init_worker, timers...).

@@ -51,6 +51,29 @@ local function yielding(f)
     end
 end
 
+-- Every ngx.* function built on an mlua closure (a C function with
+-- upvalues; the raw hot-path ones have none and raise strings already)
+-- gets the same treatment, so that `pcall(ngx.md5)` and friends return
+-- OpenResty's plain string errors.
+do
+    local getinfo, getupvalue = debug.getinfo, debug.getupvalue
+    local seen = {}
+    local function walk(t)
+        seen[t] = true
+        for k, v in pairs(t) do
+            if type(v) == "function" then
+                -- ngx.log reads its caller's position from the stack: not wrapped
+                if v ~= ngx.log and getinfo(v, "S").what == "C" and getupvalue(v, 1) ~= nil then
+                    t[k] = yielding(v)
+                end
+            elseif type(v) == "table" and not seen[v] then
+                walk(v)
+            end
+        end
+    end
+    walk(ngx)
+end
+
 ngx.sleep = yielding(C.sleep)
 ngx.exit = yielding(C.exit)
 ngx.flush = yielding(C.flush)
