@@ -557,11 +557,26 @@ pub async fn run_phase(
     isolated: bool,
     phase: Phase,
 ) -> Outcome {
+    // one global environment per request, shared by all its phases
+    let (env, own_env) = match (&req, isolated) {
+        (_, false) => (0, false),
+        (Some(r), true) => {
+            if r.env_ref.get() == 0 {
+                r.env_ref.set(vm.new_env());
+            }
+            (r.env_ref.get(), false)
+        }
+        (None, true) => (vm.new_env(), true),
+    };
     let task = Task::new(req, phase);
     let c = vm.co();
     // SAFETY: c comes from vm.co() and is not running.
-    unsafe { vm.push_entry(c, key, isolated) };
-    run_task(vm, &task, c, 2).await
+    unsafe { vm.push_entry(c, key, env) };
+    let o = run_task(vm, &task, c, 2).await;
+    if own_env {
+        vm.unref(env);
+    }
+    o
 }
 
 /// Drive `task` whose entry coroutine `entry` has `nargs` arguments pushed.

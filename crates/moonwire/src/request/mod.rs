@@ -141,6 +141,17 @@ pub struct Req {
     pub body_filter_eof: Cell<bool>,
     /// A subrequest (ngx.location.capture): output is captured, not sent.
     pub subrequest: bool,
+    /// Registry reference of the request's own global environment (0: none yet).
+    pub env_ref: Cell<std::ffi::c_int>,
+}
+
+impl Drop for Req {
+    fn drop(&mut self) {
+        let r = self.env_ref.get();
+        if r != 0 {
+            crate::worker::with_vm(|vm| vm.unref(r));
+        }
+    }
 }
 
 /// Where `ngx.exec` sends the request.
@@ -209,6 +220,7 @@ impl Req {
             header_filtered: Cell::new(false),
             body_filter_eof: Cell::new(false),
             subrequest: false,
+            env_ref: Cell::new(0),
         }
     }
 

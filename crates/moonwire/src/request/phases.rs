@@ -120,6 +120,7 @@ pub async fn run(w: &Rc<Worker>, mut req: Rc<Req>) -> Rc<Req> {
                 let mut next = req.redirect(id, uri, args, route.0);
                 next.captures = route.1;
                 if keep_ctx {
+                    next.env_ref.set(req.env_ref.replace(0));
                     next.ctx_used.set(req.ctx_used.get());
                     next.internal.set(req.internal.get());
                 }

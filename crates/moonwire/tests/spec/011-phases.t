@@ -663,3 +663,17 @@ location = /t {
 GET /t
 --- ignore_response
 --- abort
+
+
+
+=== TEST 37: a request's globals are shared by its phases, not by other requests
+--- moonwire_only: OpenResty shares one _G between all requests (lua_request_globals)
+--- config
+location = /t {
+    rewrite_by_lua_block { my_global = (my_global or 0) + 1 }
+    content_by_lua_block { ngx.say(my_global) }
+}
+--- request
+GET /t
+--- response_body
+1
