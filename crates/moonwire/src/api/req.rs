@@ -303,7 +303,7 @@ unsafe fn set_uri(l: State) -> Result<bool, String> {
     }
     *r.uri.borrow_mut() = Bytes::copy_from_slice(uri);
     if jump {
-        r.jump_uri.set(true);
+        r.jump.set(true);
     }
     Ok(jump)
 }
@@ -313,7 +313,7 @@ unsafe extern "C-unwind" fn set_uri_c(l: State) -> c_int {
         Ok(false) => 0,
         Ok(true) => {
             // like ngx.exit: the rewrite handler ends here and the phase
-            // runner sees `jump_uri`
+            // runner sees `jump`
             crate::lua::driver::set_pending(crate::lua::driver::Pending::Exit(0));
             raw::push_yield(l);
             ffi::lua_yield(l, 1)

@@ -94,6 +94,16 @@ impl Body {
         }
     }
 
+    /// A body that is already read (`None`: empty), with nothing on the wire:
+    /// what subrequests get.
+    pub fn read(data: Option<Bytes>) -> Body {
+        let mut b = Body::new(Some(0), false, 0);
+        b.state = State::Read;
+        b.continued = true;
+        b.data = data.filter(|d| !d.is_empty()).map(BodyData::Mem);
+        b
+    }
+
     /// The body in memory, if it was read into memory.
     pub fn mem(&self) -> Option<&Bytes> {
         match &self.data {
