@@ -7,6 +7,8 @@ pub(crate) mod log;
 mod misc;
 pub(crate) mod output;
 mod req;
+mod req_body;
+mod req_socket;
 mod resp;
 mod semaphore;
 mod sleep;
@@ -26,6 +28,7 @@ use crate::lua::Vm;
 use crate::request::{Phase, Req};
 
 const PRELUDE: &str = include_str!("prelude.lua");
+const REQ_LUA: &str = include_str!("req.lua");
 
 /// Build `ngx` and the helper modules in a fresh VM.
 pub fn install(vm: &Vm) -> mlua::Result<()> {
@@ -43,7 +46,7 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     semaphore::register(lua, &c)?;
     socket_udp::register(lua, &c)?;
     socket_tcp::register(lua, &c)?;
-    req::register(lua, &ngx)?;
+    req::register(lua, &ngx, &c)?;
     subrequest::register(lua, &ngx, &c)?;
     resp::register(lua, &ngx, &c)?;
     var::register(lua, &c)?;
@@ -61,7 +64,8 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     )?;
     lua.load(PRELUDE)
         .set_name("=moonwire.prelude")
-        .call::<()>(c)?;
+        .call::<()>(c.clone())?;
+    lua.load(REQ_LUA).set_name("=moonwire.req").call::<()>(c)?;
     Ok(())
 }
 

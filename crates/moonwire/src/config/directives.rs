@@ -113,7 +113,6 @@ pub static TABLE: &[Spec] = &[
     d("server_tokens", HSL, Flag),
     d("etag", HSL, Flag),
     d("if_modified_since", HSL, Take(1)),
-    ignored("client_body_temp_path", HSL, Range(1, 4)),
     ignored("proxy_temp_path", HSL, Range(1, 4)),
     ignored("fastcgi_temp_path", HSL, Range(1, 4)),
     ignored("uwsgi_temp_path", HSL, Range(1, 4)),
@@ -152,6 +151,13 @@ pub static TABLE: &[Spec] = &[
     d("lua_ssl_verify_depth", HSL, Take(1)),
     ignored("lua_socket_send_lowat", HSL, Take(1)),
     d("resolver_timeout", HSL, Take(1)),
+    // request bodies and request/response mutation
+    d("client_body_temp_path", HSL, Range(1, 4)),
+    d("client_body_in_file_only", HSL, Take(1)),
+    ignored("client_body_in_single_buffer", HSL, Flag),
+    d("lua_need_request_body", HSL, Flag),
+    d("lua_transform_underscores_in_response_headers", HSL, Flag),
+    d("lua_use_default_type", HSL, Flag),
     // lua: code loading
     d("lua_package_path", HTTP, Take(1)),
     d("lua_package_cpath", HTTP, Take(1)),

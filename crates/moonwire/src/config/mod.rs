@@ -178,6 +178,12 @@ pub struct LocConf {
     pub check_client_abort: bool,
     pub ssl_trusted_certificate: Option<PathBuf>,
     pub ssl_verify_depth: u32,
+    // request bodies and request/response mutation
+    pub client_body_temp_path: Arc<PathBuf>,
+    pub client_body_in_file_only: bool,
+    pub need_request_body: bool,
+    pub transform_underscores: bool,
+    pub use_default_type: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -557,6 +563,11 @@ impl Lowerer {
             check_client_abort: false,
             ssl_trusted_certificate: None,
             ssl_verify_depth: 1,
+            client_body_temp_path: Arc::new(self.path("client_body_temp")),
+            client_body_in_file_only: false,
+            need_request_body: false,
+            transform_underscores: true,
+            use_default_type: true,
         }
     }
 
@@ -900,6 +911,17 @@ impl Lowerer {
             "lua_check_client_abort" => conf.check_client_abort = flag(d),
             "lua_ssl_trusted_certificate" => conf.ssl_trusted_certificate = Some(self.path(a0)),
             "lua_ssl_verify_depth" => conf.ssl_verify_depth = parse_num(d, a0)? as u32,
+            "client_body_temp_path" => conf.client_body_temp_path = Arc::new(self.path(a0)),
+            "client_body_in_file_only" => {
+                conf.client_body_in_file_only = match a0 {
+                    "on" | "clean" => true,
+                    "off" => false,
+                    _ => return err_at(d, format_args!("invalid value \"{a0}\" in \"client_body_in_file_only\" directive, it must be \"on\", \"clean\" or \"off\"")),
+                }
+            }
+            "lua_need_request_body" => conf.need_request_body = flag(d),
+            "lua_transform_underscores_in_response_headers" => conf.transform_underscores = flag(d),
+            "lua_use_default_type" => conf.use_default_type = flag(d),
             "lua_code_cache" => conf.lua_code_cache = flag(d),
             "lua_request_globals" => {
                 conf.globals = match a0 {

@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 use super::output;
 use super::{ConnInfo, Req};
 use crate::config::{Server, ServerName};
-use crate::http::{self, BodyError, RequestHead};
+use crate::http::{self, RequestHead};
 use crate::log::{self, Level};
 use crate::worker::Worker;
 
@@ -148,52 +148,26 @@ pub async fn handle(
     req.captures = captures;
     let req = Rc::new(req);
 
-    let has_body = req.head.chunked || req.head.content_length.is_some_and(|l| l > 0);
-    if has_body {
-        let max = req.loc.client_max_body_size;
-        if max > 0 && req.head.content_length.is_some_and(|l| l > max) {
-            req.log(
-                Level::Error,
-                &format!(
-                    "client intended to send too large body: {} bytes",
-                    req.head.content_length.unwrap_or(0)
-                ),
-            );
-            respond_special(&req, 413);
-            return write_out(&req).await;
-        }
-        let timeout = Duration::from_millis(req.loc.client_body_timeout_ms);
-        match http::read_body(
-            &info.stream,
-            buf,
-            req.head.content_length,
-            req.head.chunked,
-            max,
-            timeout,
-        )
-        .await
-        {
-            Ok(b) => *req.body.borrow_mut() = Some(b),
-            Err(BodyError::TooLarge) => {
-                req.log(
-                    Level::Error,
-                    "client intended to send too large chunked body",
-                );
-                respond_special(&req, 413);
-                return write_out(&req).await;
-            }
-            Err(BodyError::Bad) => {
-                req.log(Level::Info, "client sent invalid chunked body");
-                respond_special(&req, 400);
-                return write_out(&req).await;
-            }
-            Err(BodyError::Io(_)) => return false,
-        }
+    // the body stays on the wire until something asks for it (request/body.rs)
+    super::body::attach(&req, buf);
+    let max = req.loc.client_max_body_size;
+    if max > 0 && req.head.content_length.is_some_and(|l| l > max) {
+        req.log(
+            Level::Error,
+            &format!(
+                "client intended to send too large body: {} bytes",
+                req.head.content_length.unwrap_or(0)
+            ),
+        );
+        respond_special(&req, 413);
+        let keep = write_out(&req).await;
+        return super::body::finish(&req, keep, buf).await;
     }
 
     let req = super::phases::run(w, req).await;
     super::phases::complete(&req).await;
     let keep = write_out(&req).await;
+    let keep = super::body::finish(&req, keep, buf).await;
     super::phases::log_phase(w, &req).await;
     if req.ctx_used.get() {
         w.vm.end_request(req.id);

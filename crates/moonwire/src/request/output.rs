@@ -44,6 +44,8 @@ pub struct Resp {
     pub content_type_cleared: bool,
     /// Reused buffer for rendering ngx.say arguments.
     pub scratch: Vec<u8>,
+    /// `ngx.resp.set_status(status, reason)`: the reason phrase to send.
+    pub reason: Option<Vec<u8>>,
     /// A complete body (error page, file, `return` text) waiting for the Lua
     /// output filters, which run once the phases are over.
     pub deferred: Option<Vec<u8>>,
@@ -91,7 +93,11 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
         resp.content_type = None;
         resp.content_type_cleared = true;
     }
-    if resp.use_default_type && resp.content_type.is_none() && !resp.content_type_cleared {
+    if resp.use_default_type
+        && req.loc.use_default_type
+        && resp.content_type.is_none()
+        && !resp.content_type_cleared
+    {
         resp.content_type = Some(req.loc.default_type.as_bytes().to_vec());
     }
     if resp.capture {
@@ -113,8 +119,21 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
             && conn.requests.get() < req.loc.keepalive_requests
             && !crate::worker::exiting();
     }
+    if st == 101 {
+        // the connection becomes another protocol's (WebSocket ...)
+        resp.keepalive = false;
+    }
     let out = &mut resp.out;
-    http::status_line(out, st);
+    match &resp.reason {
+        Some(reason) => {
+            out.extend_from_slice(b"HTTP/1.1 ");
+            push_num(out, st as u64);
+            out.push(b' ');
+            out.extend_from_slice(reason);
+            out.extend_from_slice(b"\r\n");
+        }
+        None => http::status_line(out, st),
+    }
     if resp
         .headers
         .iter()
@@ -151,7 +170,9 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
     if resp.chunked {
         out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     }
-    out.extend_from_slice(if resp.keepalive {
+    out.extend_from_slice(if st == 101 {
+        b"Connection: upgrade\r\n"
+    } else if resp.keepalive {
         b"Connection: keep-alive\r\n"
     } else {
         b"Connection: close\r\n"

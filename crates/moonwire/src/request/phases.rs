@@ -247,6 +247,13 @@ async fn lua_run(
     chunk: &Arc<LuaChunk>,
     phase: Phase,
 ) -> Result<Outcome, Flow> {
+    // lua_need_request_body: the body is in before the first Lua handler runs
+    if req.loc.need_request_body && !req.subrequest {
+        if let Err(status) = super::body::read_body(req).await {
+            respond_special(req, status);
+            return Err(Flow::Done);
+        }
+    }
     match run_chunk(w, req, chunk, phase).await {
         Ok(o) => Ok(o),
         Err(LoadError::NotFound(msg)) => {
