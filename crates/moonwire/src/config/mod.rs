@@ -185,6 +185,8 @@ pub struct LuaMain {
     pub package_cpath: Option<String>,
     pub max_pending_timers: usize,
     pub max_running_timers: usize,
+    pub regex_cache_max_entries: usize,
+    pub regex_match_limit: u32,
 }
 
 impl Default for LuaMain {
@@ -194,6 +196,8 @@ impl Default for LuaMain {
             package_cpath: None,
             max_pending_timers: 1024,
             max_running_timers: 256,
+            regex_cache_max_entries: 1024,
+            regex_match_limit: 0,
         }
     }
 }
@@ -550,6 +554,13 @@ impl Lowerer {
                 }
                 "lua_max_running_timers" => {
                     lua.max_running_timers = parse_num(d, &d.args[0].value)? as usize
+                }
+                "lua_regex_cache_max_entries" => {
+                    lua.regex_cache_max_entries = parse_num(d, &d.args[0].value)? as usize
+                }
+                "lua_regex_match_limit" => {
+                    lua.regex_match_limit =
+                        parse_num(d, &d.args[0].value)?.min(u32::MAX as _) as u32
                 }
                 _ => self.loc_directive(d, &mut conf, directives::HTTP)?,
             }
