@@ -16,6 +16,11 @@
 //! a string is alive its address identifies its content. Cached keys are
 //! anchored (never collected), which keeps that true for the cache's life.
 //! A lookup is one hash of two words, no string hashing or comparison.
+//!
+//! Re-entrancy: any Lua allocation may run a `__gc` finalizer, which may
+//! call `ngx.re` again. So the engine is only borrowed in short scopes that
+//! make no Lua call, and a match's group offsets are copied out ([`Spans`])
+//! before the captures table is built.
 
 use std::ffi::{c_char, c_int, CStr};
 use std::rc::Rc;
@@ -87,12 +92,13 @@ fn pcre_failed(rc: i32) -> Fail {
     Fail::Ret(format!("pcre_exec() failed: {rc}").into_bytes())
 }
 
-/// The VM's engine, set up for use.
+/// The VM's engine, set up for use. Dereference it only in scopes that
+/// make no Lua call (see the module documentation).
 ///
 /// # Safety
 /// `l` runs one of the closures built by `register` (upvalue 1 is the
-/// engine userdata). The reference must not outlive the call.
-unsafe fn engine<'a>(l: State) -> Result<&'a mut Engine, Fail> {
+/// engine userdata, alive while the closure is).
+unsafe fn engine(l: State) -> Result<*mut Engine, Fail> {
     let p = ffi::lua_touserdata(l, ffi::lua_upvalueindex(1)) as *mut Option<Engine>;
     match p.as_mut().and_then(Option::as_mut) {
         Some(e) => {
@@ -101,6 +107,48 @@ unsafe fn engine<'a>(l: State) -> Result<&'a mut Engine, Fail> {
         }
         // only a closure resurrected by a finalizer after the VM's teardown
         None => Err(Fail::Raise("ngx.re used after its VM was closed".into())),
+    }
+}
+
+/// Group offsets of one match, copied out of the engine's match data.
+/// Offsets fit in u32: LuaJIT strings are shorter than 2 GiB.
+struct Spans {
+    small: [(u32, u32); 16],
+    big: Vec<(u32, u32)>,
+    n: usize,
+}
+
+const UNSET: (u32, u32) = (u32::MAX, u32::MAX);
+
+impl Spans {
+    /// Groups `0..n` of the last match of `m`, `count` of them set.
+    fn copy(m: &Matcher, n: usize, count: usize) -> Spans {
+        let mut s = Spans {
+            small: [UNSET; 16],
+            big: Vec::new(),
+            n,
+        };
+        let get = |i: usize| match (i < count).then(|| m.group(i)).flatten() {
+            Some((a, b)) => (a as u32, b as u32),
+            None => UNSET,
+        };
+        if n <= s.small.len() {
+            for (i, slot) in s.small[..n].iter_mut().enumerate() {
+                *slot = get(i);
+            }
+        } else {
+            s.big = (0..n).map(get).collect();
+        }
+        s
+    }
+
+    fn get(&self, i: usize) -> Option<(usize, usize)> {
+        let &(a, b) = if self.n <= self.small.len() {
+            self.small[..self.n].get(i)?
+        } else {
+            self.big.get(i)?
+        };
+        (a != u32::MAX).then_some((a as usize, b as usize))
     }
 }
 
@@ -215,7 +263,7 @@ unsafe fn ctx_pos(l: State, idx: c_int, fname: &str) -> Result<usize, Fail> {
 /// `opts_idx`, from the cache when the options have `o`.
 unsafe fn compiled(
     l: State,
-    e: &mut Engine,
+    ep: *mut Engine,
     re_idx: c_int,
     opts_idx: c_int,
     fname: &str,
@@ -230,27 +278,33 @@ unsafe fn compiled(
         ))
     })?;
     let key = (pat_key, opts_key);
-    if o.compile_once {
-        if let Some(re) = e.cache.get(&key) {
-            return Ok(re.clone());
-        }
-    }
-    let re = Rc::new(Regex::new(pat, o).map_err(|err| Fail::Ret(err.0))?);
-    if o.compile_once {
-        match e.cache.insert(key, re.clone()) {
-            Insert::Stored => {
-                for idx in [re_idx, opts_idx] {
-                    ffi::lua_pushvalue(l, idx);
-                    ffi::lua_pushboolean(l, 1);
-                    ffi::lua_rawset(l, ffi::lua_upvalueindex(2));
-                }
+    let (re, inserted) = {
+        let e = &mut *ep;
+        if o.compile_once {
+            if let Some(re) = e.cache.get(&key) {
+                return Ok(re.clone());
             }
-            Insert::Full { first: true } => log(
-                Level::Warn,
-                &format!("lua exceeding regex cache max entries ({})", e.cache.max()),
-            ),
-            Insert::Full { first: false } | Insert::Disabled => {}
         }
+        let re = Rc::new(Regex::new(pat, o).map_err(|err| Fail::Ret(err.0))?);
+        let inserted = o.compile_once.then(|| e.cache.insert(key, re.clone()));
+        (re, inserted)
+    };
+    match inserted {
+        Some(Insert::Stored) => {
+            for idx in [re_idx, opts_idx] {
+                ffi::lua_pushvalue(l, idx);
+                ffi::lua_pushboolean(l, 1);
+                ffi::lua_rawset(l, ffi::lua_upvalueindex(2));
+            }
+        }
+        Some(Insert::Full { first: true }) => log(
+            Level::Warn,
+            &format!(
+                "lua exceeding regex cache max entries ({})",
+                (*ep).cache.max()
+            ),
+        ),
+        _ => {}
     }
     Ok(re)
 }
@@ -267,9 +321,9 @@ fn log(level: Level, msg: &str) {
 /// lua-resty-core does: `[0..ncaptures]` hold the groups (`false` for one
 /// that did not take part), names map to their group's value (with `D`, to
 /// the list of the matched values of groups of that name).
-unsafe fn fill_captures(l: State, t: c_int, re: &Regex, m: &Matcher, subj: &[u8], count: usize) {
+unsafe fn fill_captures(l: State, t: c_int, re: &Regex, spans: &Spans, subj: &[u8]) {
     for i in 0..=re.captures() {
-        match (i < count).then(|| m.group(i)).flatten() {
+        match spans.get(i) {
             Some((a, b)) => raw::push_bytes(l, &subj[a..b]),
             None => ffi::lua_pushboolean(l, 0),
         }
@@ -317,18 +371,22 @@ unsafe fn match_impl(l: State, find: bool) -> Result<c_int, Fail> {
         ffi::LUA_TNUMBER if find => None,
         t => return Err(bad_arg(5, fname, if find { "number" } else { "table" }, t)),
     };
-    let e = engine(l)?;
-    let re = compiled(l, e, 2, 3, fname)?;
+    let ep = engine(l)?;
+    let re = compiled(l, ep, 2, 3, fname)?;
     let subj = raw::to_bytes(l, 1);
-    let count = match e.matcher.exec(&re, subj, pos) {
-        Ok(Some(n)) => n,
-        Ok(None) => {
-            ffi::lua_pushnil(l);
-            return Ok(1);
-        }
-        Err(rc) => return Err(pcre_failed(rc)),
+    let spans = {
+        let m = &mut (*ep).matcher;
+        let count = match m.exec(&re, subj, pos) {
+            Ok(Some(n)) => n,
+            Ok(None) => {
+                ffi::lua_pushnil(l);
+                return Ok(1);
+            }
+            Err(rc) => return Err(pcre_failed(rc)),
+        };
+        Spans::copy(m, re.captures() + 1, count)
     };
-    let (_, end) = e.matcher.group(0).unwrap_or((pos, pos));
+    let (_, end) = spans.get(0).unwrap_or((pos, pos));
     if find {
         let nth = match ffi::lua_type(l, 5) {
             ffi::LUA_TNUMBER => ffi::lua_tonumber(l, 5).max(0.0) as usize,
@@ -337,10 +395,9 @@ unsafe fn match_impl(l: State, find: bool) -> Result<c_int, Fail> {
         if nth > re.captures() {
             return Err(Fail::Ret(b"nth out of bound".to_vec()));
         }
-        let group = (nth < count).then(|| e.matcher.group(nth)).flatten();
         drop(re);
         set_ctx_pos(l, end);
-        match group {
+        match spans.get(nth) {
             Some((a, b)) => {
                 ffi::lua_pushinteger(l, (a + 1) as ffi::lua_Integer);
                 ffi::lua_pushinteger(l, b as ffi::lua_Integer);
@@ -359,8 +416,9 @@ unsafe fn match_impl(l: State, find: bool) -> Result<c_int, Fail> {
             ffi::lua_gettop(l)
         }
     };
-    fill_captures(l, t, &re, &e.matcher, subj, count);
+    fill_captures(l, t, &re, &spans, subj);
     drop(re);
+    drop(spans);
     set_ctx_pos(l, end);
     ffi::lua_pushvalue(l, t);
     Ok(1)
@@ -397,61 +455,63 @@ unsafe extern "C-unwind" fn re_find(l: State) -> c_int {
 /// subject and template already strings.
 unsafe fn sub_impl(l: State, global: bool) -> Result<c_int, Fail> {
     let fname = if global { "gsub" } else { "sub" };
-    let e = engine(l)?;
-    let re = compiled(l, e, 2, 4, fname)?;
+    let ep = engine(l)?;
+    let re = compiled(l, ep, 2, 4, fname)?;
     let subj = raw::to_bytes(l, 1);
     let tpl_src = raw::to_bytes(l, 3);
-    if let Err(te) = e.tpl.parse(tpl_src) {
-        // logged without the request, as lua-nginx-module does (cycle log)
-        crate::log::log(Level::Error, &te.log_message());
-        return Err(Fail::Ret(
-            b"failed to compile the replacement template".to_vec(),
-        ));
-    }
-    let mut out = std::mem::take(&mut e.out);
-    out.clear();
-    let (mut pos, mut copied, mut count) = (0usize, 0usize, 0usize);
-    let mut failed = None;
-    loop {
-        let n = match e.matcher.exec(&re, subj, pos) {
-            Ok(Some(n)) => n,
-            Ok(None) => break,
-            Err(rc) => {
-                failed = Some(rc);
-                break;
+    // the whole substitution runs without calling Lua
+    let (out, count) = {
+        let e = &mut *ep;
+        if let Err(te) = e.tpl.parse(tpl_src) {
+            // logged without the request, as lua-nginx-module does (cycle log)
+            crate::log::log(Level::Error, &te.log_message());
+            return Err(Fail::Ret(
+                b"failed to compile the replacement template".to_vec(),
+            ));
+        }
+        let mut out = std::mem::take(&mut e.out);
+        out.clear();
+        let (mut pos, mut copied, mut count) = (0usize, 0usize, 0usize);
+        loop {
+            let n = match e.matcher.exec(&re, subj, pos) {
+                Ok(Some(n)) => n,
+                Ok(None) => break,
+                Err(rc) => {
+                    e.out = out;
+                    return Err(pcre_failed(rc));
+                }
+            };
+            let (from, to) = e.matcher.group(0).unwrap_or((pos, pos));
+            count += 1;
+            out.extend_from_slice(subj.get(copied..from).unwrap_or_default());
+            e.tpl.expand(tpl_src, subj, &e.matcher, n, &mut out);
+            copied = to;
+            pos = to;
+            if from == to {
+                // an empty match: search again one byte further, copying nothing yet
+                pos += 1;
+                if pos > subj.len() {
+                    break;
+                }
             }
-        };
-        let (from, to) = e.matcher.group(0).unwrap_or((pos, pos));
-        count += 1;
-        out.extend_from_slice(subj.get(copied..from).unwrap_or_default());
-        e.tpl.expand(tpl_src, subj, &e.matcher, n, &mut out);
-        copied = to;
-        pos = to;
-        if from == to {
-            // an empty match: search again one byte further, copying nothing yet
-            pos += 1;
-            if pos > subj.len() {
+            if !global {
                 break;
             }
         }
-        if !global {
-            break;
+        if count > 0 {
+            out.extend_from_slice(subj.get(copied..).unwrap_or_default());
         }
-    }
+        (out, count)
+    };
     drop(re);
-    if let Some(rc) = failed {
-        e.out = out;
-        return Err(pcre_failed(rc));
-    }
     if count == 0 {
         ffi::lua_pushvalue(l, 1);
     } else {
-        out.extend_from_slice(subj.get(copied..).unwrap_or_default());
         raw::push_bytes(l, &out);
     }
     ffi::lua_pushinteger(l, count as ffi::lua_Integer);
     if out.capacity() <= MAX_KEPT_BUFFER {
-        e.out = out;
+        (*ep).out = out;
     }
     Ok(2)
 }
@@ -480,7 +540,7 @@ unsafe extern "C-unwind" fn re_compile(l: State) -> c_int {
     let r = {
         let fname = raw::to_bytes(l, 3);
         let fname = std::str::from_utf8(fname).unwrap_or("?");
-        engine(l).and_then(|e| compiled(l, e, 1, 2, fname))
+        engine(l).and_then(|ep| compiled(l, ep, 1, 2, fname))
     };
     match r {
         Ok(re) => {
@@ -530,26 +590,31 @@ unsafe extern "C-unwind" fn re_exec(l: State) -> c_int {
     let subj = raw::to_bytes(l, 2);
     let pos = ffi::lua_tonumber(l, 3).max(0.0) as usize;
     let want_caps = ffi::lua_toboolean(l, 4) != 0;
-    let e = match engine(l) {
-        Ok(e) => e,
+    let ep = match engine(l) {
+        Ok(ep) => ep,
         Err(f) => return push_fail(l, f, 1),
     };
-    let count = match e.matcher.exec(re, subj, pos) {
-        Ok(Some(n)) => n,
+    let r = {
+        let m = &mut (*ep).matcher;
+        m.exec(re, subj, pos)
+            .map(|c| c.map(|count| Spans::copy(m, re.captures() + 1, count)))
+    };
+    let spans = match r {
+        Ok(Some(s)) => s,
         Ok(None) => {
             ffi::lua_pushnil(l);
             return 1;
         }
         Err(rc) => return push_fail(l, pcre_failed(rc), 1),
     };
-    let (from, to) = e.matcher.group(0).unwrap_or((pos, pos));
+    let (from, to) = spans.get(0).unwrap_or((pos, pos));
     ffi::lua_pushinteger(l, from as ffi::lua_Integer);
     ffi::lua_pushinteger(l, to as ffi::lua_Integer);
     if want_caps {
         ffi::lua_createtable(l, re.captures() as c_int, re.names().len() as c_int);
-        fill_captures(l, ffi::lua_gettop(l), re, &e.matcher, subj, count);
+        fill_captures(l, ffi::lua_gettop(l), re, &spans, subj);
     } else {
-        match (count > 1).then(|| e.matcher.group(1)).flatten() {
+        match spans.get(1) {
             Some((a, b)) => raw::push_bytes(l, &subj[a..b]),
             None => ffi::lua_pushnil(l),
         }
@@ -559,10 +624,11 @@ unsafe extern "C-unwind" fn re_exec(l: State) -> c_int {
 
 /// `jit_stack(size)`: `true`, or `nil, err` for `ngx.re.opt` to raise.
 unsafe extern "C-unwind" fn re_jit_stack(l: State) -> c_int {
-    let e = match engine(l) {
-        Ok(e) => e,
+    let ep = match engine(l) {
+        Ok(ep) => ep,
         Err(f) => return push_fail(l, f, 1),
     };
+    let e = &mut *ep;
     let r = if ffi::lua_type(l, 1) != ffi::LUA_TNUMBER {
         Err(format!(
             "bad argument #2 to 'opt' (number expected, got {})",

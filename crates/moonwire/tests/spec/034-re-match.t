@@ -551,3 +551,35 @@ GET /t
 7 x-y
 --- no_error_log
 [error]
+
+
+
+=== TEST 24: finalizers that use ngx.re while a match builds its results
+--- moonwire_only
+--- config
+location = /t {
+    content_by_lua_block {
+        local bad = 0
+        for i = 1, 20000 do
+            local p = newproxy(true)
+            getmetatable(p).__gc = function()
+                ngx.re.match("zz" .. "9999999999999999", [[(\d+)(\d)]], "o")
+                ngx.re.gsub("qqqqqqqqqqqqqqqqqqqqqqqqqqqq", "q", "$0$0", "o")
+            end
+            local m = ngx.re.match("ab12", [[(?<w>[a-z]+)(\d+)]], "o")
+            if m[1] ~= "ab" or m[2] ~= "12" or m.w ~= "ab" then bad = bad + 1 end
+            local s = ngx.re.gsub("x1y2", [[\d]], "<$0>", "o")
+            if s ~= "x<1>y<2>" then bad = bad + 1 end
+            local it = ngx.re.gmatch("k=v", [[(\w)=(\w)]], "o")
+            m = it()
+            if m[2] ~= "v" then bad = bad + 1 end
+        end
+        ngx.say("bad: ", bad)
+    }
+}
+--- request
+GET /t
+--- response_body
+bad: 0
+--- no_error_log
+[error]
