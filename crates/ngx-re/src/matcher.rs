@@ -3,11 +3,11 @@
 use std::ffi::{c_int, c_void};
 
 use pcre2_sys::{
-    pcre2_dfa_match_8, pcre2_get_ovector_pointer_8, pcre2_jit_stack_8, pcre2_jit_stack_assign_8,
-    pcre2_jit_stack_create_8, pcre2_jit_stack_free_8, pcre2_match_8, pcre2_match_context_8,
-    pcre2_match_context_create_8, pcre2_match_context_free_8, pcre2_match_data_8,
-    pcre2_match_data_create_8, pcre2_match_data_free_8, pcre2_set_match_limit_8,
-    PCRE2_ERROR_NOMATCH, PCRE2_UNSET,
+    pcre2_dfa_match_8, pcre2_get_ovector_pointer_8, pcre2_jit_match_8, pcre2_jit_stack_8,
+    pcre2_jit_stack_assign_8, pcre2_jit_stack_create_8, pcre2_jit_stack_free_8, pcre2_match_8,
+    pcre2_match_context_8, pcre2_match_context_create_8, pcre2_match_context_free_8,
+    pcre2_match_data_8, pcre2_match_data_create_8, pcre2_match_data_free_8,
+    pcre2_set_match_limit_8, PCRE2_ERROR_NOMATCH, PCRE2_UNSET,
 };
 
 use crate::Regex;
@@ -26,6 +26,8 @@ const DFA_WORKSPACE: usize = 1000;
 #[derive(Debug)]
 pub struct Matcher {
     md: *mut pcre2_match_data_8,
+    /// `md`'s ovector (fixed for the life of the block).
+    ov: *const usize,
     /// Pairs `md` has room for.
     pairs: usize,
     mctx: *mut pcre2_match_context_8,
@@ -61,6 +63,7 @@ impl Matcher {
         }
         Matcher {
             md: std::ptr::null_mut(),
+            ov: std::ptr::null(),
             pairs: 0,
             mctx,
             jit_stack: std::ptr::null_mut(),
@@ -125,6 +128,22 @@ impl Matcher {
                     self.ws.len(),
                 )
             }
+        } else if re.direct_jit() && start <= subject.len() {
+            // pcre2_jit_match skips pcre2_match's checks: the offset is
+            // checked above and direct_jit() excludes UTF-8 patterns (whose
+            // subjects pcre2_match validates).
+            // SAFETY: as above.
+            unsafe {
+                pcre2_jit_match_8(
+                    re.code(),
+                    subject.as_ptr(),
+                    subject.len(),
+                    start,
+                    0,
+                    self.md,
+                    self.mctx,
+                )
+            }
         } else {
             // SAFETY: as above.
             unsafe {
@@ -155,11 +174,8 @@ impl Matcher {
         if i >= self.pairs {
             return None;
         }
-        // SAFETY: the ovector has `self.pairs` pairs.
-        let (from, to) = unsafe {
-            let ov = pcre2_get_ovector_pointer_8(self.md);
-            (*ov.add(2 * i), *ov.add(2 * i + 1))
-        };
+        // SAFETY: `ov` is the ovector of `md`, which has `self.pairs` pairs.
+        let (from, to) = unsafe { (*self.ov.add(2 * i), *self.ov.add(2 * i + 1)) };
         if from == PCRE2_UNSET || to == PCRE2_UNSET {
             return None;
         }
@@ -179,6 +195,8 @@ impl Matcher {
             unsafe { pcre2_match_data_free_8(self.md) };
         }
         self.md = md;
+        // SAFETY: `md` is a valid match data block.
+        self.ov = unsafe { pcre2_get_ovector_pointer_8(md) };
         self.pairs = pairs;
         Ok(())
     }
@@ -211,11 +229,23 @@ mod tests {
     #[test]
     fn jit_and_interpreter_agree() {
         let mut m = Matcher::new(0);
-        for o in ["", "j"] {
+        for o in ["", "j", "ju"] {
             let r = re("(?i)h(e)(l+)", o);
             assert_eq!(m.exec(&r, b"xHELLo", 0), Ok(Some(3)), "{o}");
             assert_eq!(m.group(2), Some((3, 5)));
+            assert_eq!(m.exec(&r, b"xHELLo", 2), Ok(None), "{o}");
+            let r = re("$", o);
+            assert_eq!(m.exec(&r, b"ab", 2), Ok(Some(1)), "{o}");
+            assert_eq!(m.group(0), Some((2, 2)));
+            assert_eq!(
+                m.exec(&r, b"ab", 3),
+                Err(pcre2_sys::PCRE2_ERROR_BADOFFSET),
+                "{o}"
+            );
         }
+        assert!(
+            re("a", "j").direct_jit() && !re("a", "ju").direct_jit() && !re("a", "").direct_jit()
+        );
     }
 
     #[test]

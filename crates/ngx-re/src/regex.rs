@@ -7,7 +7,7 @@ use std::ptr::NonNull;
 use pcre2_sys::{
     pcre2_code_8, pcre2_code_free_8, pcre2_compile_8, pcre2_get_error_message_8,
     pcre2_jit_compile_8, pcre2_pattern_info_8, PCRE2_INFO_CAPTURECOUNT, PCRE2_INFO_NAMECOUNT,
-    PCRE2_INFO_NAMEENTRYSIZE, PCRE2_INFO_NAMETABLE, PCRE2_JIT_COMPLETE,
+    PCRE2_INFO_NAMEENTRYSIZE, PCRE2_INFO_NAMETABLE, PCRE2_JIT_COMPLETE, PCRE2_UTF,
 };
 
 use crate::Options;
@@ -106,6 +106,12 @@ impl Regex {
     /// Whether the JIT compiler accepted the pattern.
     pub fn jitted(&self) -> bool {
         self.jitted
+    }
+
+    /// Whether `pcre2_jit_match` may run this regex directly: it has JIT
+    /// code and is not in UTF mode (so there is no subject to validate).
+    pub(crate) fn direct_jit(&self) -> bool {
+        self.jitted && self.opts.pcre2 & PCRE2_UTF == 0
     }
 
     pub(crate) fn code(&self) -> *const pcre2_code_8 {

@@ -216,19 +216,20 @@ unsafe fn to_string_arg(l: State, idx: c_int) {
     }
 }
 
-/// The string at `idx` and its address (the `o` cache key part).
+/// The string at `idx` (numbers are converted in place) and its address
+/// (the `o` cache key part; 0 for an absent optional argument).
 unsafe fn string_arg<'a>(
     l: State,
     idx: c_int,
     fname: &str,
     optional: bool,
 ) -> Result<(usize, &'a [u8]), Fail> {
+    let mut len = 0;
+    let p = ffi::lua_tolstring(l, idx, &mut len);
+    if !p.is_null() {
+        return Ok((p as usize, std::slice::from_raw_parts(p as *const u8, len)));
+    }
     match ffi::lua_type(l, idx) {
-        ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
-            let mut len = 0;
-            let p = ffi::lua_tolstring(l, idx, &mut len);
-            Ok((p as usize, std::slice::from_raw_parts(p as *const u8, len)))
-        }
         ffi::LUA_TNIL | ffi::LUA_TNONE if optional => Ok((0, &[])),
         t => Err(bad_arg(idx, fname, "string", t)),
     }
@@ -236,8 +237,8 @@ unsafe fn string_arg<'a>(
 
 /// `ctx.pos` as a 0-based offset (absent, nil or <= 0 means 0), read
 /// before anything else happens because `ctx` may have an `__index`.
-unsafe fn ctx_pos(l: State, idx: c_int, fname: &str) -> Result<usize, Fail> {
-    match ffi::lua_type(l, idx) {
+unsafe fn ctx_pos(l: State, idx: c_int, ctx_type: c_int, fname: &str) -> Result<usize, Fail> {
+    match ctx_type {
         ffi::LUA_TNIL | ffi::LUA_TNONE => Ok(0),
         ffi::LUA_TTABLE => {
             ffi::lua_getfield(l, idx, c"pos".as_ptr());
@@ -270,6 +271,13 @@ unsafe fn compiled(
 ) -> Result<Rc<Regex>, Fail> {
     let (pat_key, pat) = string_arg(l, re_idx, fname, false)?;
     let (opts_key, opts) = string_arg(l, opts_idx, fname, true)?;
+    let key = (pat_key, opts_key);
+    // only options with `o` were ever stored, so a hit needs no parsing
+    if opts_key != 0 {
+        if let Some(re) = (*ep).cache.get(&key) {
+            return Ok(re.clone());
+        }
+    }
     let o = Options::parse(opts).map_err(|c| {
         Fail::Raise(format!(
             "unknown flag \"{}\" (flags \"{}\")",
@@ -277,14 +285,8 @@ unsafe fn compiled(
             String::from_utf8_lossy(opts)
         ))
     })?;
-    let key = (pat_key, opts_key);
     let (re, inserted) = {
         let e = &mut *ep;
-        if o.compile_once {
-            if let Some(re) = e.cache.get(&key) {
-                return Ok(re.clone());
-            }
-        }
         let re = Rc::new(Regex::new(pat, o).map_err(|err| Fail::Ret(err.0))?);
         let inserted = o.compile_once.then(|| e.cache.insert(key, re.clone()));
         (re, inserted)
@@ -364,7 +366,9 @@ unsafe fn fill_captures(l: State, t: c_int, re: &Regex, spans: &Spans, subj: &[u
 /// ngx.re.match / ngx.re.find.
 unsafe fn match_impl(l: State, find: bool) -> Result<c_int, Fail> {
     let fname = if find { "find" } else { "match" };
-    let pos = ctx_pos(l, 4, fname)?;
+    let has_ctx = ffi::lua_type(l, 4);
+    let pos = ctx_pos(l, 4, has_ctx, fname)?;
+    let has_ctx = has_ctx == ffi::LUA_TTABLE;
     let res_tab = match ffi::lua_type(l, 5) {
         ffi::LUA_TNIL | ffi::LUA_TNONE => None,
         ffi::LUA_TTABLE if !find => Some(5),
@@ -396,7 +400,9 @@ unsafe fn match_impl(l: State, find: bool) -> Result<c_int, Fail> {
             return Err(Fail::Ret(b"nth out of bound".to_vec()));
         }
         drop(re);
-        set_ctx_pos(l, end);
+        if has_ctx {
+            set_ctx_pos(l, end);
+        }
         match spans.get(nth) {
             Some((a, b)) => {
                 ffi::lua_pushinteger(l, (a + 1) as ffi::lua_Integer);
@@ -419,18 +425,18 @@ unsafe fn match_impl(l: State, find: bool) -> Result<c_int, Fail> {
     fill_captures(l, t, &re, &spans, subj);
     drop(re);
     drop(spans);
-    set_ctx_pos(l, end);
+    if has_ctx {
+        set_ctx_pos(l, end);
+    }
     ffi::lua_pushvalue(l, t);
     Ok(1)
 }
 
-/// `ctx.pos = end + 1` when a ctx table was given (an ordinary assignment,
-/// as in lua-resty-core: done last, since `__newindex` may run Lua).
+/// `ctx.pos = end + 1` (an ordinary assignment, as in lua-resty-core:
+/// done last, since `__newindex` may run Lua).
 unsafe fn set_ctx_pos(l: State, end: usize) {
-    if ffi::lua_type(l, 4) == ffi::LUA_TTABLE {
-        ffi::lua_pushinteger(l, (end + 1) as ffi::lua_Integer);
-        ffi::lua_setfield(l, 4, c"pos".as_ptr());
-    }
+    ffi::lua_pushinteger(l, (end + 1) as ffi::lua_Integer);
+    ffi::lua_setfield(l, 4, c"pos".as_ptr());
 }
 
 unsafe extern "C-unwind" fn re_match(l: State) -> c_int {
