@@ -573,7 +573,6 @@ impl Drop for Dnsmasq {
 }
 
 #[test]
-#[ignore = "lua-resty-dns needs ngx.re, which issue #4 delivers"]
 fn dns_resolver_queries() {
     let dns = Dnsmasq::start(&[
         ("10.11.12.13", "host1.moonwire.test"),
@@ -622,6 +621,11 @@ location = /t {{
         local answers = assert(r:tcp_query("multi.moonwire.test"))
         ngx.say("tcp: ", #answers, " answer(s)")
         ngx.say("TYPE_A: ", r.TYPE_A, ", TYPE_AAAA: ", r.TYPE_AAAA)
+        -- the address helpers are built on ngx.re.sub
+        ngx.say(resolver.arpa_str("10.11.12.13"), " ", resolver.compress_ipv6_addr("0:0:0:0:0:0:0:1"),
+                " ", resolver.expand_ipv6_addr("2001:db8::1"))
+        local ptr = assert(r:reverse_query("10.11.12.13"))
+        ngx.say("ptr: ", #ptr, " ", ptr[1] and ptr[1].ptrdname)
     }}
 }}
 "#,
@@ -634,7 +638,9 @@ location = /t {{
                 host1.moonwire.test: 0 answer(s): \n\
                 host1.moonwire.test: 1 answer(s): host1.moonwire.test 1 10.11.12.13\n\
                 tcp: 2 answer(s)\n\
-                TYPE_A: 1, TYPE_AAAA: 28\n";
+                TYPE_A: 1, TYPE_AAAA: 28\n\
+                13.12.11.10.in-addr.arpa ::1 2001:db8:0:0:0:0:0:1\n\
+                ptr: 1 host1.moonwire.test\n";
     assert_eq!(body(&s, "/t"), want);
     assert_eq!(body(&s, "/t"), want);
 }

@@ -6,6 +6,7 @@ mod control;
 pub(crate) mod log;
 mod misc;
 pub(crate) mod output;
+mod re;
 mod req;
 mod req_body;
 mod req_socket;
@@ -51,6 +52,7 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     resp::register(lua, &ngx, &c)?;
     var::register(lua, &c)?;
     misc::register(lua, &ngx, &c)?;
+    re::register(lua, &ngx)?;
     ngx_util::register(lua, &ngx)?;
     c.set("ngx", ngx.clone())?;
     c.set("YIELD", crate::lua::yield_marker())?;

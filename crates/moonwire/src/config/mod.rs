@@ -227,6 +227,8 @@ pub struct LuaMain {
     pub exit_worker: Option<Arc<LuaChunk>>,
     /// rewrite_by_lua_no_postpone: run rewrite_by_lua before `set`/`return`.
     pub rewrite_no_postpone: bool,
+    pub regex_cache_max_entries: usize,
+    pub regex_match_limit: u32,
 }
 
 impl Default for LuaMain {
@@ -240,6 +242,8 @@ impl Default for LuaMain {
             init_worker: None,
             exit_worker: None,
             rewrite_no_postpone: false,
+            regex_cache_max_entries: 1024,
+            regex_match_limit: 0,
         }
     }
 }
@@ -620,6 +624,13 @@ impl Lowerer {
                 }
                 "rewrite_by_lua_no_postpone" => lua.rewrite_no_postpone = flag(d),
                 "access_by_lua_no_postpone" => {}
+                "lua_regex_cache_max_entries" => {
+                    lua.regex_cache_max_entries = parse_num(d, &d.args[0].value)? as usize
+                }
+                "lua_regex_match_limit" => {
+                    lua.regex_match_limit =
+                        parse_num(d, &d.args[0].value)?.min(u32::MAX as _) as u32
+                }
                 _ => self.loc_directive(d, &mut conf, directives::HTTP)?,
             }
         }
