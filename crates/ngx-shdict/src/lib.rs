@@ -14,7 +14,10 @@
 //!   time) to every call, which keeps the store deterministic under test.
 //! - Expiry is lazy: an expired entry stays (readable by [`ShDict::get`] with
 //!   `stale`, counted by [`ShDict::ttl`]) until it is overwritten, deleted,
-//!   reclaimed for space or removed by [`ShDict::flush_expired`].
+//!   reclaimed for space or removed by [`ShDict::flush_expired`]; and, as
+//!   nginx frees up to two expired entries at the dict's LRU tail before
+//!   each lookup, every call but `get_stale`, `ttl` and `expire` frees up to
+//!   two at the LRU tail of its key's shard.
 //! - Every access that finds a key makes it the most recently used. When a
 //!   store does not fit, expired entries are reclaimed first (oldest first,
 //!   looking at every shard's LRU tail), then the least recently used valid
@@ -199,6 +202,8 @@ pub enum Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
     NoMemory,
+    /// A list element did not fit (OpenResty returns it as `nil`, not `false`).
+    NoMemoryForElement,
     Exists,
     NotFound,
     NotANumber,
@@ -210,7 +215,7 @@ pub enum Error {
 impl Error {
     pub fn as_str(self) -> &'static str {
         match self {
-            Error::NoMemory => "no memory",
+            Error::NoMemory | Error::NoMemoryForElement => "no memory",
             Error::Exists => "exists",
             Error::NotFound => "not found",
             Error::NotANumber => "not a number",
@@ -350,6 +355,17 @@ impl ShDict {
         self.release(n.cost);
     }
 
+    /// Free up to two expired entries at the shard's LRU tail, as nginx
+    /// does before each lookup (`ngx_http_lua_shdict_expire(ctx, 1)`).
+    fn reap(&self, sh: &mut Shard, now: u64) {
+        for _ in 0..2 {
+            match sh.tail() {
+                Some(t) if sh.node(t).expired(now) => self.unlink(sh, t),
+                _ => return,
+            }
+        }
+    }
+
     /// Charge `cost` bytes, making room when needed: expired entries first,
     /// then (with `evict`) valid ones. `Ok(forcible)`.
     fn reserve(
@@ -396,6 +412,9 @@ impl ShDict {
     ) -> R {
         let (hash, si) = self.locate(key);
         let mut sh = self.lock(si);
+        if !stale {
+            self.reap(&mut sh, now);
+        }
         let Some(i) = sh.find(hash, key) else {
             return f(None);
         };
@@ -432,6 +451,7 @@ impl ShDict {
         let expires = deadline(exptime_ms, now);
         let (hash, si) = self.locate(key);
         let mut sh = self.lock(si);
+        self.reap(&mut sh, now);
         match sh.find(hash, key) {
             Some(i) => {
                 let expired = sh.node(i).expired(now);
@@ -486,6 +506,7 @@ impl ShDict {
     ) -> Result<(f64, bool), Failure> {
         let (hash, si) = self.locate(key);
         let mut sh = self.lock(si);
+        self.reap(&mut sh, now);
         let found = sh.find(hash, key);
         if let Some(i) = found {
             if !sh.node(i).expired(now) {
@@ -535,6 +556,7 @@ impl ShDict {
     ) -> Result<usize, Failure> {
         let (hash, si) = self.locate(key);
         let mut sh = self.lock(si);
+        self.reap(&mut sh, now);
         let mut list = None;
         if let Some(i) = sh.find(hash, key) {
             let expired = sh.node(i).expired(now);
@@ -571,11 +593,11 @@ impl ShDict {
             ItemRef::Num(n) => Item::Num(n),
         };
         let cost = list_item_cost(item.len());
-        if let Err(e) = self.reserve(&mut sh, si, cost, false, now) {
+        if self.reserve(&mut sh, si, cost, false, now).is_err() {
             if matches!(&sh.node(i).val, Stored::List(l) if l.is_empty()) {
                 self.unlink(&mut sh, i);
             }
-            return Err(e);
+            return fail(Error::NoMemoryForElement);
         }
         let n = sh.node_mut(i);
         n.cost += cost;
@@ -595,6 +617,7 @@ impl ShDict {
     pub fn pop(&self, key: &[u8], left: bool, now: u64) -> Result<Option<Item>, Failure> {
         let (hash, si) = self.locate(key);
         let mut sh = self.lock(si);
+        self.reap(&mut sh, now);
         let Some(i) = sh.find(hash, key) else {
             return Ok(None);
         };
@@ -629,6 +652,7 @@ impl ShDict {
     pub fn llen(&self, key: &[u8], now: u64) -> Result<usize, Failure> {
         let (hash, si) = self.locate(key);
         let mut sh = self.lock(si);
+        self.reap(&mut sh, now);
         let Some(i) = sh.find(hash, key) else {
             return Ok(0);
         };

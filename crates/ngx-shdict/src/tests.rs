@@ -120,7 +120,6 @@ fn expiry_is_lazy_and_stale_reads_see_it() {
     assert_eq!(d.ttl(b"k", NOW), Some(100));
     assert_eq!(d.ttl(b"k", NOW + 40), Some(60));
     assert!(get(&d, "k", NOW + 99).is_some());
-    assert_eq!(get(&d, "k", NOW + 100), None);
     let stale = d.get(b"k", true, NOW + 100, |f| f.map(|f| (f.flags, f.stale)));
     assert_eq!(stale, Some((3, true)));
     // still there: ttl goes negative, expire revives it
@@ -129,6 +128,11 @@ fn expiry_is_lazy_and_stale_reads_see_it() {
     assert!(get(&d, "k", NOW + 118).is_some());
     assert!(d.expire(b"k", 0, NOW + 118));
     assert_eq!(d.ttl(b"k", NOW + 118), Some(0));
+    // a plain get frees expired entries at its shard's LRU tail: here, the entry itself
+    d.expire(b"k", 1, NOW);
+    assert_eq!(get(&d, "k", NOW + 1), None);
+    assert!(d.get(b"k", true, NOW + 1, |f| f.is_none()));
+    assert_eq!(d.used(), 0);
     assert!(!d.expire(b"missing", 10, NOW));
     assert_eq!(d.ttl(b"missing", NOW), None);
     assert!(d.get(b"missing", true, NOW, |f| f.is_none()));
@@ -210,6 +214,13 @@ fn lists() {
     );
     d.expire(b"s", 1, NOW);
     assert_eq!(d.push(b"s", ItemRef::Str(b"z"), false, NOW + 1), Ok(1));
+    // an element that cannot fit: the new, empty list goes too
+    let huge = vec![0u8; 2 << 20];
+    assert_eq!(
+        d.push(b"big", ItemRef::Str(&huge), true, NOW),
+        Err(err(Error::NoMemoryForElement))
+    );
+    assert_eq!(d.llen(b"big", NOW), Ok(0));
 }
 
 #[test]

@@ -9,6 +9,7 @@ pub(crate) mod output;
 mod req;
 mod resp;
 mod semaphore;
+pub(crate) mod shdict;
 mod sleep;
 mod socket_tcp;
 mod socket_udp;
@@ -40,6 +41,7 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     thread::register(lua, &ngx, &c)?;
     timer::register(lua, &ngx)?;
     semaphore::register(lua, &c)?;
+    shdict::register(lua, &ngx)?;
     socket_udp::register(lua, &c)?;
     socket_tcp::register(lua, &c)?;
     req::register(lua, &ngx)?;

@@ -6,6 +6,7 @@
 
 pub mod directives;
 pub mod location;
+mod shdict;
 mod values;
 
 use std::collections::HashMap;
@@ -203,6 +204,8 @@ pub struct Http {
     pub servers: Vec<Arc<Server>>,
     pub lua: LuaMain,
     pub chunks: Vec<Arc<LuaChunk>>,
+    /// `lua_shared_dict` zones by name, in config order.
+    pub shared_dicts: Vec<(String, Arc<ngx_shdict::ShDict>)>,
 }
 
 #[derive(Debug)]
@@ -518,6 +521,7 @@ impl Lowerer {
         let body = h.block.as_deref().unwrap_or(&[]);
         let mut conf = self.default_loc_conf();
         let mut lua = LuaMain::default();
+        let mut shared_dicts = Vec::new();
         let mut server_blocks = Vec::new();
         // log_format must be known before access_log refers to it
         for d in body.iter().filter(|d| d.name == "log_format") {
@@ -551,6 +555,7 @@ impl Lowerer {
                 "lua_max_running_timers" => {
                     lua.max_running_timers = parse_num(d, &d.args[0].value)? as usize
                 }
+                "lua_shared_dict" => shdict::declare(d, &mut shared_dicts)?,
                 _ => self.loc_directive(d, &mut conf, directives::HTTP)?,
             }
         }
@@ -566,6 +571,7 @@ impl Lowerer {
             servers,
             lua,
             chunks: std::mem::take(&mut self.chunks),
+            shared_dicts,
         })
     }
 

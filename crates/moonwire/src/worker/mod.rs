@@ -227,6 +227,10 @@ fn run(
             http.and_then(|h| h.lua.package_cpath.as_deref()),
         )
         .map_err(|e| format!("failed to initialize Lua VM: {e}"))?;
+        if let Some(h) = http {
+            crate::api::shdict::install(&vm.lua, &h.shared_dicts)
+                .map_err(|e| format!("failed to initialize Lua VM: {e}"))?;
+        }
         set_phase(Phase::Content);
         let w = Rc::new(Worker {
             vm,
