@@ -878,3 +878,109 @@ nilno memory
 true 512000
 --- no_error_log
 [error]
+
+
+
+=== TEST 22: how much fits: each entry is charged nginx's slab size for 73 + key + value bytes
+--- moonwire_only
+--- http_config
+lua_shared_dict dogs 1m;
+lua_shared_dict tiny 12k;
+--- config
+location = /t {
+    content_by_lua_block {
+        local dogs = ngx.shared.dogs
+        -- OpenResty fits 8095, 2016, 504, 252 and 126 of these
+        for _, len in ipairs({10, 200, 1000, 3000, 5000}) do
+            dogs:flush_all()
+            dogs:flush_expired()
+            local v, n = string.rep("v", len), 0
+            while dogs:safe_set(string.format("k%05d", n), v) do n = n + 1 end
+            ngx.say(len, ": ", n)
+        end
+        dogs:flush_all()
+        dogs:flush_expired()
+        ngx.say("free: ", dogs:free_space(), " tiny: ", ngx.shared.tiny:free_space())
+    }
+}
+--- request
+GET /t
+--- response_body
+10: 8096
+200: 2024
+1000: 506
+3000: 253
+5000: 126
+free: 1036288 tiny: 4096
+--- no_error_log
+[error]
+
+
+
+=== TEST 23: init_by_lua fills a dict the workers then read
+--- http_config
+lua_shared_dict dogs 1m;
+init_by_lua_block {
+    local dogs = ngx.shared.dogs
+    dogs:set("from_init", "hello")
+    dogs:incr("init_runs", 1, 0)
+}
+--- config
+location = /t {
+    content_by_lua_block {
+        local dogs = ngx.shared.dogs
+        ngx.say(dogs:get("from_init"), " ", dogs:get("init_runs"))
+    }
+}
+--- request
+GET /t
+--- response_body
+hello 1
+--- no_error_log
+[error]
+
+
+
+=== TEST 24: init_worker_by_lua writes to a dict
+--- http_config
+lua_shared_dict dogs 1m;
+init_worker_by_lua_block {
+    ngx.shared.dogs:set("worker_started", true)
+    ngx.shared.dogs:incr("workers", 1, 0)
+}
+--- config
+location = /t {
+    content_by_lua_block {
+        local dogs = ngx.shared.dogs
+        ngx.say(dogs:get("worker_started"), " ", dogs:get("workers"))
+    }
+}
+--- request
+GET /t
+--- response_body
+true 1
+--- no_error_log
+[error]
+
+
+
+=== TEST 25: the dict API in rewrite, access, header_filter and log phases
+--- http_config
+lua_shared_dict dogs 1m;
+--- config
+location = /t {
+    rewrite_by_lua_block { ngx.shared.dogs:set("rewrite", 1) }
+    access_by_lua_block { ngx.shared.dogs:incr("rewrite", 1) }
+    header_filter_by_lua_block { ngx.shared.dogs:lpush("hf", "x") }
+    log_by_lua_block { ngx.shared.dogs:set("logged", ngx.shared.dogs:llen("hf")) }
+    content_by_lua_block {
+        local dogs = ngx.shared.dogs
+        ngx.say(dogs:get("rewrite"), " ", dogs:get("logged") ~= nil or "first")
+    }
+}
+--- request
+GET /t
+--- response_body_like
+^2 (first|true)$
+--- no_error_log
+[error]
