@@ -586,7 +586,13 @@ const METHODS: &[(&str, Method)] = &[
 /// `ngx.shared`, empty until [`install`] fills it (a config without
 /// `lua_shared_dict` still has the table, as in OpenResty).
 pub fn register(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
-    ngx.set("shared", lua.create_table()?)
+    ngx.set("shared", lua.create_table()?)?;
+    // lua-resty-core's module only patches the methods in, which are native here
+    let preload: Table = lua.globals().get::<Table>("package")?.get("preload")?;
+    preload.set(
+        "resty.core.shdict",
+        lua.create_function(|lua, ()| lua.create_table_from([("version", "0.1.28")]))?,
+    )
 }
 
 /// Put the config's dicts into this VM's `ngx.shared`.

@@ -809,6 +809,8 @@ location = /t {
         ngx.say(type(dogs), " ", type(dogs[1]), " ", getmetatable(dogs) == getmetatable(cats))
         ngx.say(dogs.get == cats.get, " ", type(dogs.get_keys))
         ngx.say(ngx.shared["dogs"] == dogs)
+        local core = require "resty.core.shdict"
+        ngx.say(type(core.version), " ", dogs:set("k", 1), " ", dogs:get("k"))
     }
 }
 --- request
@@ -818,6 +820,7 @@ GET /t
 table userdata true
 true function
 true
+string true 1
 --- no_error_log
 [error]
 
