@@ -12,6 +12,7 @@ mod req_body;
 mod req_socket;
 mod resp;
 mod semaphore;
+pub(crate) mod shdict;
 mod sleep;
 mod socket_tcp;
 mod socket_udp;
@@ -45,6 +46,7 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     thread::register(lua, &ngx, &c)?;
     timer::register(lua, &ngx)?;
     semaphore::register(lua, &c)?;
+    shdict::register(lua, &ngx)?;
     socket_udp::register(lua, &c)?;
     socket_tcp::register(lua, &c)?;
     req::register(lua, &ngx, &c)?;

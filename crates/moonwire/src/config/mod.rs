@@ -6,6 +6,7 @@
 
 pub mod directives;
 pub mod location;
+mod shdict;
 mod values;
 
 use std::collections::HashMap;
@@ -256,6 +257,8 @@ pub struct Http {
     /// Variables declared with `set` / `set_by_lua` anywhere: the ones
     /// `ngx.var.NAME = v` may write.
     pub user_vars: std::collections::HashSet<String>,
+    /// `lua_shared_dict` zones by name, in config order.
+    pub shared_dicts: Vec<(String, Arc<ngx_shdict::ShDict>)>,
 }
 
 #[derive(Debug)]
@@ -580,6 +583,7 @@ impl Lowerer {
         check_phase_dups(body)?;
         let mut conf = self.default_loc_conf();
         let mut lua = LuaMain::default();
+        let mut shared_dicts = Vec::new();
         let mut server_blocks = Vec::new();
         // log_format must be known before access_log refers to it
         for d in body.iter().filter(|d| d.name == "log_format") {
@@ -631,6 +635,7 @@ impl Lowerer {
                     lua.regex_match_limit =
                         parse_num(d, &d.args[0].value)?.min(u32::MAX as _) as u32
                 }
+                "lua_shared_dict" => shdict::declare(d, &mut shared_dicts)?,
                 _ => self.loc_directive(d, &mut conf, directives::HTTP)?,
             }
         }
@@ -647,6 +652,7 @@ impl Lowerer {
             lua,
             chunks: std::mem::take(&mut self.chunks),
             user_vars: std::mem::take(&mut self.user_vars),
+            shared_dicts,
         })
     }
 

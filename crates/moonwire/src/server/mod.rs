@@ -147,8 +147,25 @@ impl Listeners {
 /// Read before `env` handling clears the environment.
 static PORTS_FILE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
+/// Ports bound but not yet reported: they are written once the workers are
+/// ready, so a start that fails in init_by_lua never looks like a success.
+static UNREPORTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
 /// Tests learn ephemeral ports from this file (MOONWIRE_PORTS_FILE).
 fn report_port(configured: SocketAddr, real: SocketAddr) {
+    if let Ok(mut v) = UNREPORTED.lock() {
+        v.push(format!("{configured} {real}\n"));
+    }
+}
+
+fn flush_ports() {
+    let lines = match UNREPORTED.lock() {
+        Ok(mut v) => std::mem::take(&mut *v),
+        Err(_) => return,
+    };
+    if lines.is_empty() {
+        return;
+    }
     if let Some(p) = PORTS_FILE.get_or_init(|| std::env::var("MOONWIRE_PORTS_FILE").ok()) {
         use std::io::Write;
         if let Ok(mut f) = std::fs::OpenOptions::new()
@@ -156,7 +173,7 @@ fn report_port(configured: SocketAddr, real: SocketAddr) {
             .append(true)
             .open(p)
         {
-            let _ = writeln!(f, "{configured} {real}");
+            let _ = f.write_all(lines.concat().as_bytes());
         }
     }
 }
@@ -171,12 +188,26 @@ fn start_workers(cfg: &Arc<Config>, listeners: &mut Listeners) -> Result<Generat
     let (tx, rx) = watch::channel(Cmd::Run);
     let n = cfg.worker_processes;
     let mut threads = Vec::new();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     for (i, s) in specs.into_iter().enumerate() {
-        let h = worker::spawn(i, n, cfg.clone(), s, rx.clone())
+        let h = worker::spawn(i, n, cfg.clone(), s, rx.clone(), ready_tx.clone())
             .map_err(|e| format!("could not start worker thread: {e}"))?;
         threads.push(h);
     }
-    Ok(Generation { cmd: tx, threads })
+    drop(ready_tx);
+    let g = Generation { cmd: tx, threads };
+    for _ in 0..n {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = retire(g, Cmd::Stop).join();
+                return Err(e);
+            }
+            Err(_) => break,
+        }
+    }
+    flush_ports();
+    Ok(g)
 }
 
 /// Stop a generation: tell its workers, then wait for their threads off the main thread.
@@ -306,7 +337,6 @@ pub fn run(cfg: Config, opts: LoadOpts) -> Result<(), String> {
     // Workers inherit the blocked mask, so every signal comes to this thread's sigwait.
     let set = block_signals();
     let mut listeners = Listeners::new();
-    crate::lua::check_init(&cfg)?;
     let cfg = Arc::new(cfg);
     let mut current = start_workers(&cfg, &mut listeners)?;
     write_pid(&cfg.pid)?;
@@ -320,11 +350,6 @@ pub fn run(cfg: Config, opts: LoadOpts) -> Result<(), String> {
                 log::log(Level::Notice, "signal 1 (SIGHUP) received, reconfiguring");
                 match config::load(&opts) {
                     Ok(new) => {
-                        if let Err(e) = crate::lua::check_init(&new) {
-                            log::log(Level::Emerg, &e);
-                            log::log(Level::Alert, "the configuration file reload failed, the old configuration is still in use");
-                            continue;
-                        }
                         let new = Arc::new(new);
                         if let Err(e) = open_logs(&new) {
                             log::log(Level::Emerg, &e);

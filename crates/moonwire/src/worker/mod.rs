@@ -197,6 +197,7 @@ pub fn spawn(
     cfg: Arc<Config>,
     listeners: Vec<ListenerSpec>,
     cmd: watch::Receiver<Cmd>,
+    ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name(format!("worker-{id}"))
@@ -204,16 +205,22 @@ pub fn spawn(
             ID.with(|c| c.set(id));
             COUNT.with(|c| c.set(count));
             set_prefix(&cfg.prefix);
-            if let Err(e) = run(cfg, listeners, cmd) {
-                log::log(Level::Emerg, &e);
+            if let Err(e) = run(cfg, listeners, cmd, &ready) {
+                // a failure before the worker was ready is reported by the master
+                if ready.send(Err(e.clone())).is_err() {
+                    log::log(Level::Emerg, &e);
+                }
             }
         })
 }
 
+/// `ready` hears once the VM is built and init_by_lua ran: the master fails
+/// the start (or the reload) on an error there, as nginx does.
 fn run(
     cfg: Arc<Config>,
     listeners: Vec<ListenerSpec>,
     cmd: watch::Receiver<Cmd>,
+    ready: &std::sync::mpsc::Sender<Result<(), String>>,
 ) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -227,6 +234,10 @@ fn run(
             http.and_then(|h| h.lua.package_cpath.as_deref()),
         )
         .map_err(|e| format!("failed to initialize Lua VM: {e}"))?;
+        if let Some(h) = http {
+            crate::api::shdict::install(&vm.lua, &h.shared_dicts)
+                .map_err(|e| format!("failed to initialize Lua VM: {e}"))?;
+        }
         // init_by_lua: its globals and modules become every request's read-only base
         if let Some(c) = http.and_then(|h| h.lua.init.clone()) {
             set_phase(Phase::Init);
@@ -234,6 +245,7 @@ fn run(
                 .map_err(|e| format!("init_by_lua error: {}", driver::format_error(&e)))?;
         }
         set_phase(Phase::Content);
+        let _ = ready.send(Ok(()));
         let w = Rc::new(Worker {
             vm,
             cfg: cfg.clone(),
