@@ -185,6 +185,8 @@ pub struct LuaMain {
     pub package_cpath: Option<String>,
     pub max_pending_timers: usize,
     pub max_running_timers: usize,
+    /// `lua_capture_error_log`: bytes of the captured-lines ring (ngx.errlog).
+    pub capture_error_log: Option<usize>,
 }
 
 impl Default for LuaMain {
@@ -194,6 +196,7 @@ impl Default for LuaMain {
             package_cpath: None,
             max_pending_timers: 1024,
             max_running_timers: 256,
+            capture_error_log: None,
         }
     }
 }
@@ -211,6 +214,7 @@ pub struct Config {
     pub conf_file: PathBuf,
     pub worker_processes: usize,
     pub daemon: bool,
+    pub master_process: bool,
     pub error_log: ErrorLogConf,
     pub pid: PathBuf,
     pub env: Vec<(String, Option<String>)>,
@@ -229,6 +233,10 @@ pub struct LoadOpts {
     pub conf_file: PathBuf,
     pub global_directives: Option<String>,
 }
+
+/// `master_process` of the last config loaded, for code that runs before
+/// any worker exists (`ngx.process.type()` in init_by_lua).
+pub static MASTER_PROCESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
 pub fn load(opts: &LoadOpts) -> Result<Config> {
     let conf_dir = opts
@@ -259,6 +267,7 @@ pub fn load(opts: &LoadOpts) -> Result<Config> {
     };
     let mut cfg = l.main(&directives, opts)?;
     cfg.files = doc.files;
+    MASTER_PROCESS.store(cfg.master_process, std::sync::atomic::Ordering::Relaxed);
     Ok(cfg)
 }
 
@@ -365,6 +374,7 @@ impl Lowerer {
             conf_file: opts.conf_file.clone(),
             worker_processes: 1,
             daemon: true,
+            master_process: true,
             error_log: ErrorLogConf {
                 path: self.path("logs/error.log"),
                 level: Level::Error,
@@ -417,7 +427,7 @@ impl Lowerer {
                     };
                 }
                 "daemon" => cfg.daemon = flag(d),
-                "master_process" => {}
+                "master_process" => cfg.master_process = flag(d),
                 "error_log" => cfg.error_log = self.error_log(d)?,
                 "pid" => cfg.pid = self.path(&d.args[0].value),
                 "env" => {
@@ -550,6 +560,23 @@ impl Lowerer {
                 }
                 "lua_max_running_timers" => {
                     lua.max_running_timers = parse_num(d, &d.args[0].value)? as usize
+                }
+                "lua_capture_error_log" => {
+                    let v = &d.args[0].value;
+                    if lua.capture_error_log.is_some() {
+                        return err_at(d, "\"lua_capture_error_log\" directive is duplicate");
+                    }
+                    match parse_size(v) {
+                        Some(n) if n >= 4096 => lua.capture_error_log = Some(n as usize),
+                        _ => {
+                            return err_at(
+                                d,
+                                format_args!(
+                                    "invalid capture error log size \"{v}\", minimum size is 4096"
+                                ),
+                            )
+                        }
+                    }
                 }
                 _ => self.loc_directive(d, &mut conf, directives::HTTP)?,
             }

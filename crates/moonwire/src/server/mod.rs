@@ -176,6 +176,12 @@ fn start_workers(cfg: &Arc<Config>, listeners: &mut Listeners) -> Result<Generat
             .map_err(|e| format!("could not start worker thread: {e}"))?;
         threads.push(h);
     }
+    // as in nginx, only a master process starts a privileged agent
+    if crate::api::process::take_agent_request().is_some() && cfg.master_process {
+        let h = worker::spawn_agent(n, cfg.clone(), rx)
+            .map_err(|e| format!("could not start the privileged agent thread: {e}"))?;
+        threads.push(h);
+    }
     Ok(Generation { cmd: tx, threads })
 }
 
@@ -193,6 +199,7 @@ fn retire(g: Generation, how: Cmd) -> JoinHandle<()> {
 fn open_logs(cfg: &Config) -> Result<(), String> {
     let sink = log::open(&cfg.error_log.path, cfg.error_log.level)?;
     log::set_main(sink);
+    log::capture::configure(cfg.http.as_ref().and_then(|h| h.lua.capture_error_log));
     for n in &cfg.notices {
         log::log(Level::Notice, n);
     }
