@@ -49,6 +49,10 @@ unsafe extern "C-unwind" fn raw_log_c(l: State) -> c_int {
 pub fn sys_level() -> Level {
     driver::with_current(|r| r.and_then(|r| r.error_sink()).map(|s| s.level))
         .or_else(|| log::main_sink().map(|s| s.level))
+        .or_else(|| {
+            let l = crate::config::MAIN_LOG_LEVEL.load(std::sync::atomic::Ordering::Relaxed);
+            Level::from_ngx(l.into())
+        })
         .unwrap_or(Level::Error)
 }
 

@@ -234,9 +234,12 @@ pub struct LoadOpts {
     pub global_directives: Option<String>,
 }
 
-/// `master_process` of the last config loaded, for code that runs before
-/// any worker exists (`ngx.process.type()` in init_by_lua).
+/// `master_process` and the main `error_log` level of the last config
+/// loaded, for code that runs before any worker or log exists
+/// (`ngx.process.type()`, `errlog.get_sys_filter_level()` in init_by_lua).
 pub static MASTER_PROCESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+pub static MAIN_LOG_LEVEL: std::sync::atomic::AtomicU8 =
+    std::sync::atomic::AtomicU8::new(Level::Error as u8);
 
 pub fn load(opts: &LoadOpts) -> Result<Config> {
     let conf_dir = opts
@@ -268,6 +271,10 @@ pub fn load(opts: &LoadOpts) -> Result<Config> {
     let mut cfg = l.main(&directives, opts)?;
     cfg.files = doc.files;
     MASTER_PROCESS.store(cfg.master_process, std::sync::atomic::Ordering::Relaxed);
+    MAIN_LOG_LEVEL.store(
+        cfg.error_log.level as u8,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     Ok(cfg)
 }
 

@@ -368,3 +368,28 @@ GET /t
 --- response_body
 1 small one
 --- moonwire_only
+
+
+
+=== TEST 16: get_sys_filter_level in init_by_lua
+--- http_config
+lua_package_path "$TEST_NGINX_HTML_DIR/?.lua;;";
+init_by_lua_block {
+    require("state").level = require("ngx.errlog").get_sys_filter_level()
+}
+--- user_files
+>>> state.lua
+return {}
+--- config
+location = /t {
+    content_by_lua_block {
+        local level = require("state").level
+        -- OpenResty: the level of the startup log (notice); moonwire: the configured one
+        ngx.say(type(level), " ", level >= ngx.WARN)
+    }
+}
+--- log_level: warn
+--- request
+GET /t
+--- response_body
+number true
