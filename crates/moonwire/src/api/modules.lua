@@ -246,9 +246,22 @@ preload["resty.core.response"] = module({
     end,
 })
 
+-- APISIX checks patterns with re_match_compile; the compiled object is only
+-- good for that truth test here (lua-resty-core's is a cdata for its FFI calls).
+preload["resty.core.regex"] = module({
+    version = VERSION,
+    re_match_compile = function(re, opts)
+        local _, err = ngx.re.find("", re, opts)
+        if err then
+            return nil, err
+        end
+        return { regex = re, options = opts }
+    end,
+})
+
 -- The rest install API that is native here: nothing to do but exist.
 for _, name in ipairs({ "base64", "coroutine", "exit", "hash", "ndk", "param", "phase",
-                        "regex", "request", "shdict", "socket", "uri", "var", "worker" }) do
+                        "request", "shdict", "socket", "uri", "var", "worker" }) do
     preload["resty.core." .. name] = module({ version = VERSION })
 end
 

@@ -364,3 +364,22 @@ location = /t {
 GET /t
 --- response_body
 nil
+
+
+
+=== TEST 15: resty.core.regex.re_match_compile checks a pattern
+--- config
+location = /t {
+    content_by_lua_block {
+        local re_match_compile = require("resty.core.regex").re_match_compile
+        local good = re_match_compile("a(b)c", "jo")
+        ngx.say(good ~= nil)
+        local bad, err2 = re_match_compile("a(b", "jo")
+        ngx.say(bad, " ", err2 ~= nil)
+    }
+}
+--- request
+GET /t
+--- response_body
+true
+nil true
