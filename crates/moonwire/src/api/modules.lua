@@ -11,37 +11,39 @@ local error, type, pcall, getmetatable, tostring = error, type, pcall, getmetata
 -- the lua-resty-core release that goes with the ngx_lua_version we claim
 local VERSION = "0.1.28"
 
-local function module(m)
-    return function()
-        return m
-    end
+-- Module tables are built when first required: objects that exist from the
+-- start cost every garbage-collector cycle of every request.
+
+preload["ngx.errlog"] = function()
+    return {
+        version = VERSION,
+        raw_log = C.errlog_raw_log,
+        get_sys_filter_level = C.errlog_get_sys_filter_level,
+        set_filter_level = C.errlog_set_filter_level,
+        get_logs = C.errlog_get_logs,
+    }
 end
 
-preload["ngx.errlog"] = module({
-    version = VERSION,
-    raw_log = C.errlog_raw_log,
-    get_sys_filter_level = C.errlog_get_sys_filter_level,
-    set_filter_level = C.errlog_set_filter_level,
-    get_logs = C.errlog_get_logs,
-})
+preload["ngx.process"] = function()
+    return {
+        version = VERSION,
+        type = C.process_type,
+        enable_privileged_agent = C.process_enable_privileged_agent,
+        signal_graceful_exit = C.process_signal_graceful_exit,
+        get_master_pid = C.process_get_master_pid,
+    }
+end
 
-preload["ngx.process"] = module({
-    version = VERSION,
-    type = C.process_type,
-    enable_privileged_agent = C.process_enable_privileged_agent,
-    signal_graceful_exit = C.process_signal_graceful_exit,
-    get_master_pid = C.process_get_master_pid,
-})
-
+local function unsupported(name)
+    -- no "loop or previous error" on the next require: it gets this message again
+    package.loaded[name] = nil
+    -- level 3: the line that called require
+    error(name .. " is not supported by moonwire yet (see docs/compatibility.md)", 3)
+end
 for _, name in ipairs({ "ngx.balancer", "ngx.ocsp", "ngx.ssl", "ngx.ssl.clienthello",
                         "ngx.ssl.session", "ngx.ssl.proxysslcert", "ngx.ssl.proxysslverify",
                         "ngx.proxyssl" }) do
-    preload[name] = function()
-        -- no "loop or previous error" on the next require: it gets this message again
-        package.loaded[name] = nil
-        -- level 3: the line that called require
-        error(name .. " is not supported by moonwire yet (see docs/compatibility.md)", 3)
-    end
+    preload[name] = unsupported
 end
 
 -- resty.core.base: what libraries (Kong, APISIX, lua-resty-mysql's ed25519
@@ -139,11 +141,13 @@ preload["resty.core.base"] = function()
     return base
 end
 
-preload["resty.core.time"] = module({
-    version = VERSION,
-    monotonic_msec = C.core_monotonic_msec,
-    monotonic_time = C.core_monotonic_time,
-})
+preload["resty.core.time"] = function()
+    return {
+        version = VERSION,
+        monotonic_msec = C.core_monotonic_msec,
+        monotonic_time = C.core_monotonic_time,
+    }
+end
 
 preload["resty.core.ctx"] = function()
     local ctxs, req_id = C.ctxs, C.req_id
@@ -202,67 +206,75 @@ preload["resty.core.misc"] = function()
     }
 end
 
-preload["resty.core.utils"] = module({
-    version = VERSION,
-    -- every byte `find` of `str` becomes `replace` (both one character)
-    str_replace_char = function(str, find, replace)
-        if not str:find(find, 1, true) then
-            return str
-        end
-        local pat = find:find("^%w") and find or "%" .. find
-        return (str:gsub(pat, (replace:gsub("%%", "%%%%"))))
-    end,
-})
+preload["resty.core.utils"] = function()
+    return {
+        version = VERSION,
+        -- every byte `find` of `str` becomes `replace` (both one character)
+        str_replace_char = function(str, find, replace)
+            if not str:find(find, 1, true) then
+                return str
+            end
+            local pat = find:find("^%w") and find or "%" .. find
+            return (str:gsub(pat, (replace:gsub("%%", "%%%%"))))
+        end,
+    }
+end
 
-preload["resty.core.response"] = module({
-    version = VERSION,
-    -- ngx.header[key] = value, or with `no_override` added to what is set
-    set_resp_header = function(_, key, value, no_override)
-        if type(key) ~= "string" then
-            key = tostring(key)
-        end
-        if not no_override then
-            ngx.header[key] = value
-            return
-        end
-        if value == nil then
-            error("invalid header value", 3)
-        end
-        local old = ngx.header[key]
-        if type(value) ~= "table" then
-            value = { value }
-        elseif #value == 0 then
-            return
-        end
-        if old == nil then
-            ngx.header[key] = value
-            return
-        end
-        local all = type(old) == "table" and old or { old }
-        for i = 1, #value do
-            all[#all + 1] = value[i]
-        end
-        ngx.header[key] = all
-    end,
-})
+-- ngx.header[key] = value, or with `no_override` added to what is set
+local function set_resp_header(_, key, value, no_override)
+    if type(key) ~= "string" then
+        key = tostring(key)
+    end
+    if not no_override then
+        ngx.header[key] = value
+        return
+    end
+    if value == nil then
+        error("invalid header value", 3)
+    end
+    local old = ngx.header[key]
+    if type(value) ~= "table" then
+        value = { value }
+    elseif #value == 0 then
+        return
+    end
+    if old == nil then
+        ngx.header[key] = value
+        return
+    end
+    local all = type(old) == "table" and old or { old }
+    for i = 1, #value do
+        all[#all + 1] = value[i]
+    end
+    ngx.header[key] = all
+end
+
+preload["resty.core.response"] = function()
+    return { version = VERSION, set_resp_header = set_resp_header }
+end
 
 -- APISIX checks patterns with re_match_compile; the compiled object is only
 -- good for that truth test here (lua-resty-core's is a cdata for its FFI calls).
-preload["resty.core.regex"] = module({
-    version = VERSION,
-    re_match_compile = function(re, opts)
-        local _, err = ngx.re.find("", re, opts)
-        if err then
-            return nil, err
-        end
-        return { regex = re, options = opts }
-    end,
-})
+preload["resty.core.regex"] = function()
+    return {
+        version = VERSION,
+        re_match_compile = function(re, opts)
+            local _, err = ngx.re.find("", re, opts)
+            if err then
+                return nil, err
+            end
+            return { regex = re, options = opts }
+        end,
+    }
+end
 
 -- The rest install API that is native here: nothing to do but exist.
+local function compat()
+    return { version = VERSION }
+end
 for _, name in ipairs({ "base64", "coroutine", "exit", "hash", "ndk", "param", "phase",
                         "request", "shdict", "socket", "uri", "var", "worker" }) do
-    preload["resty.core." .. name] = module({ version = VERSION })
+    preload["resty.core." .. name] = compat
 end
 
 preload["resty.core"] = function()
