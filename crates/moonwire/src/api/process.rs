@@ -20,6 +20,13 @@ use crate::worker;
 /// server to act on when it starts the workers of this configuration.
 static AGENT_REQUEST: Mutex<Option<u32>> = Mutex::new(None);
 
+/// Ask for a privileged agent with the configuration being loaded.
+pub fn request_agent(connections: u32) {
+    if let Ok(mut g) = AGENT_REQUEST.lock() {
+        *g = Some(connections);
+    }
+}
+
 /// Whether the configuration just loaded asked for a privileged agent (and
 /// with how many connections); clears the request.
 pub fn take_agent_request() -> Option<u32> {
@@ -93,9 +100,7 @@ unsafe extern "C-unwind" fn enable_privileged_agent_c(l: State) -> c_int {
     };
     // init_by_lua code that a worker VM replays must not ask again
     if worker::current().is_none() {
-        if let Ok(mut g) = AGENT_REQUEST.lock() {
-            *g = Some(connections.min(u32::MAX as f64) as u32);
-        }
+        request_agent(connections.min(u32::MAX as f64) as u32);
     }
     ffi::lua_pushboolean(l, 1);
     1

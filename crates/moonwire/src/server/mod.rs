@@ -414,3 +414,51 @@ pub fn signal(cfg: &Config, name: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> (tempfile::TempDir, Arc<Config>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf_file = dir.path().join("nginx.conf");
+        std::fs::write(&conf_file, text).expect("write conf");
+        let opts = LoadOpts {
+            prefix: dir.path().to_path_buf(),
+            conf_file,
+            global_directives: None,
+        };
+        let cfg = config::load(&opts).expect("config loads");
+        (dir, Arc::new(cfg))
+    }
+
+    fn names(g: &Generation) -> Vec<String> {
+        g.threads
+            .iter()
+            .map(|t| t.thread().name().unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_privileged_agent_is_one_more_thread_of_the_generation() {
+        let (_dir, cfg) =
+            load("master_process on; worker_processes 2; error_log stderr; events {} http {}");
+        let mut listeners = Listeners::new();
+        crate::api::process::request_agent(10);
+        let g = start_workers(&cfg, &mut listeners).expect("workers start");
+        assert_eq!(names(&g), ["worker-0", "worker-1", "privileged-agent"]);
+        // the request was for this configuration only
+        let g2 = start_workers(&cfg, &mut listeners).expect("workers start");
+        assert_eq!(names(&g2), ["worker-0", "worker-1"]);
+        for g in [g, g2] {
+            retire(g, Cmd::Quit).join().expect("the generation quits");
+        }
+
+        // as in nginx, a single process has no agent
+        let (_dir, single) = load("master_process off; error_log stderr; events {} http {}");
+        crate::api::process::request_agent(10);
+        let g = start_workers(&single, &mut listeners).expect("workers start");
+        assert_eq!(names(&g), ["worker-0"]);
+        retire(g, Cmd::Stop).join().expect("the generation stops");
+    }
+}
