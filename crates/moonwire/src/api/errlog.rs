@@ -109,27 +109,38 @@ unsafe fn get_logs(l: State) -> Result<c_int, String> {
             ))
         }
     };
-    match ffi::lua_type(l, 2) {
-        ffi::LUA_TNIL | ffi::LUA_TNONE => {
-            let n = if max >= 1.0 { max.min(1e6) as c_int } else { 0 };
-            ffi::lua_createtable(l, n.saturating_mul(3).saturating_add(1), 0);
-        }
-        ffi::LUA_TTABLE => ffi::lua_pushvalue(l, 2),
+    let given = match ffi::lua_type(l, 2) {
+        ffi::LUA_TNIL | ffi::LUA_TNONE => false,
+        ffi::LUA_TTABLE => true,
         t => {
             return Err(format!(
                 "bad argument #2 to 'get_logs' (table expected, got {})",
                 raw::type_name(t)
             ))
         }
+    };
+    // as lua-resty-core's loop: nothing is read (nor checked) for max < 1
+    let entries = if max >= 1.0 {
+        match capture::take(max.min(usize::MAX as f64) as usize) {
+            Some(e) => e,
+            None => return Ok(nil_err(l, NOT_SET)),
+        }
+    } else {
+        Vec::new()
+    };
+    if given {
+        ffi::lua_pushvalue(l, 2);
+    } else {
+        ffi::lua_createtable(
+            l,
+            (entries.len() * 3 + 1).min(c_int::MAX as usize) as c_int,
+            0,
+        );
     }
     let t = ffi::lua_gettop(l);
     if max < 1.0 {
         return Ok(1);
     }
-    let Some(entries) = capture::take(max.min(usize::MAX as f64) as usize) else {
-        ffi::lua_pop(l, 1);
-        return Ok(nil_err(l, NOT_SET));
-    };
     let mut i: ffi::lua_Integer = 0;
     for e in &entries {
         ffi::lua_pushinteger(l, e.level as ffi::lua_Integer);

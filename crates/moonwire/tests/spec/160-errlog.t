@@ -393,3 +393,39 @@ location = /t {
 GET /t
 --- response_body
 number true
+
+
+
+=== TEST 17: get_logs with max < 1 reads nothing, even without lua_capture_error_log
+--- config
+location = /t {
+    content_by_lua_block {
+        local errlog = require "ngx.errlog"
+        local mine = { "kept" }
+        ngx.say(#errlog.get_logs(0), " ", errlog.get_logs(-1, mine) == mine, " ", mine[1])
+    }
+}
+--- request
+GET /t
+--- response_body
+0 true kept
+
+
+
+=== TEST 18: get_logs argument errors
+--- http_config
+lua_capture_error_log 4k;
+--- config
+location = /t {
+    content_by_lua_block {
+        local errlog = require "ngx.errlog"
+        ngx.say(select(2, pcall(errlog.get_logs, "10")))
+        ngx.say(select(2, pcall(errlog.get_logs, 10, "t")))
+    }
+}
+--- request
+GET /t
+--- response_body
+bad argument #1 to 'get_logs' (number expected, got string)
+bad argument #2 to 'get_logs' (table expected, got string)
+--- moonwire_only
