@@ -182,7 +182,6 @@ fn signal_graceful_exit_with_master_process_off_ends_the_server() {
 }
 
 #[test]
-#[ignore = "needs init_by_lua and init_worker_by_lua (#4 phases, being built on main)"]
 fn privileged_agent_runs_init_worker_and_timers_but_takes_no_connections() {
     let s = TestServer::start(&conf_with(
         2,

@@ -98,8 +98,8 @@ unsafe extern "C-unwind" fn enable_privileged_agent_c(l: State) -> c_int {
             return 2;
         }
     };
-    // init_by_lua code that a worker VM replays must not ask again
-    if worker::current().is_none() {
+    // only the main thread's run of init_by_lua asks, not each worker VM's
+    if !worker::is_worker_thread() {
         request_agent(connections.min(u32::MAX as f64) as u32);
     }
     ffi::lua_pushboolean(l, 1);
