@@ -429,3 +429,34 @@ GET /t
 bad argument #1 to 'get_logs' (number expected, got string)
 bad argument #2 to 'get_logs' (table expected, got string)
 --- moonwire_only
+
+
+
+=== TEST 19: log_by_lua reads what the request's content phase logged
+--- http_config
+lua_capture_error_log 4m;
+--- config
+location = /t {
+    content_by_lua_block {
+        require("ngx.errlog").get_logs(1000)
+        ngx.log(ngx.ERR, "marker from content")
+        ngx.say("ok")
+    }
+    log_by_lua_block {
+        local res = require("ngx.errlog").get_logs(1000)
+        local n = 0
+        for i = 3, #res, 3 do
+            if res[i]:find("marker from content", 1, true) then
+                n = n + 1
+            end
+        end
+        ngx.log(ngx.WARN, "log phase found ", n, " line(s)")
+    }
+}
+--- request
+GET /t
+--- response_body
+ok
+--- error_log
+log phase found 1 line(s)
+--- moonwire_only
