@@ -63,9 +63,14 @@ pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
     ngx.set("config", config)?;
 
     let w = lua.create_table()?;
-    w.set("id", lua.create_function(|_, ()| Ok(worker::id()))?)?;
+    // the privileged agent has no worker id, as in OpenResty
+    w.set(
+        "id",
+        lua.create_function(|_, ()| Ok((!worker::is_agent()).then(worker::id)))?,
+    )?;
     w.set("count", lua.create_function(|_, ()| Ok(worker::count()))?)?;
-    w.set("pid", lua.create_function(|_, ()| Ok(std::process::id()))?)?;
+    // workers are threads: the thread id tells them apart as nginx's worker pids do
+    w.set("pid", lua.create_function(|_, ()| Ok(crate::log::tid()))?)?;
     w.set(
         "exiting",
         lua.create_function(|_, ()| Ok(worker::exiting()))?,

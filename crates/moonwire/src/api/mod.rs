@@ -3,9 +3,12 @@
 
 mod consts;
 mod control;
+mod core;
+mod errlog;
 pub(crate) mod log;
 mod misc;
 pub(crate) mod output;
+pub(crate) mod process;
 mod re;
 mod req;
 mod req_body;
@@ -66,6 +69,13 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
         "ngx.base64",
         lua.create_function(|lua, ()| ngx_util::base64_module(lua))?,
     )?;
+    // ngx.errlog, ngx.process, ngx.worker.pids, resty.core* (modules.lua)
+    errlog::register(lua, &c)?;
+    process::register(lua, &c)?;
+    core::register(lua, &c)?;
+    lua.load(include_str!("modules.lua"))
+        .set_name("=moonwire.modules")
+        .call::<()>(c.clone())?;
     lua.load(PRELUDE)
         .set_name("=moonwire.prelude")
         .call::<()>(c.clone())?;

@@ -223,6 +223,8 @@ pub struct LuaMain {
     pub package_cpath: Option<String>,
     pub max_pending_timers: usize,
     pub max_running_timers: usize,
+    /// `lua_capture_error_log`: bytes of the captured-lines ring (ngx.errlog).
+    pub capture_error_log: Option<usize>,
     pub init: Option<Arc<LuaChunk>>,
     pub init_worker: Option<Arc<LuaChunk>>,
     pub exit_worker: Option<Arc<LuaChunk>>,
@@ -239,6 +241,7 @@ impl Default for LuaMain {
             package_cpath: None,
             max_pending_timers: 1024,
             max_running_timers: 256,
+            capture_error_log: None,
             init: None,
             init_worker: None,
             exit_worker: None,
@@ -267,6 +270,7 @@ pub struct Config {
     pub conf_file: PathBuf,
     pub worker_processes: usize,
     pub daemon: bool,
+    pub master_process: bool,
     pub error_log: ErrorLogConf,
     pub pid: PathBuf,
     pub env: Vec<(String, Option<String>)>,
@@ -285,6 +289,13 @@ pub struct LoadOpts {
     pub conf_file: PathBuf,
     pub global_directives: Option<String>,
 }
+
+/// `master_process` and the main `error_log` level of the last config
+/// loaded, for code that runs before any worker or log exists
+/// (`ngx.process.type()`, `errlog.get_sys_filter_level()` in init_by_lua).
+pub static MASTER_PROCESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+pub static MAIN_LOG_LEVEL: std::sync::atomic::AtomicU8 =
+    std::sync::atomic::AtomicU8::new(Level::Error as u8);
 
 pub fn load(opts: &LoadOpts) -> Result<Config> {
     let conf_dir = opts
@@ -316,6 +327,11 @@ pub fn load(opts: &LoadOpts) -> Result<Config> {
     };
     let mut cfg = l.main(&directives, opts)?;
     cfg.files = doc.files;
+    MASTER_PROCESS.store(cfg.master_process, std::sync::atomic::Ordering::Relaxed);
+    MAIN_LOG_LEVEL.store(
+        cfg.error_log.level as u8,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     Ok(cfg)
 }
 
@@ -423,6 +439,7 @@ impl Lowerer {
             conf_file: opts.conf_file.clone(),
             worker_processes: 1,
             daemon: true,
+            master_process: true,
             error_log: ErrorLogConf {
                 path: self.path("logs/error.log"),
                 level: Level::Error,
@@ -475,7 +492,7 @@ impl Lowerer {
                     };
                 }
                 "daemon" => cfg.daemon = flag(d),
-                "master_process" => {}
+                "master_process" => cfg.master_process = flag(d),
                 "error_log" => cfg.error_log = self.error_log(d)?,
                 "pid" => cfg.pid = self.path(&d.args[0].value),
                 "env" => {
@@ -616,6 +633,23 @@ impl Lowerer {
                 }
                 "lua_max_running_timers" => {
                     lua.max_running_timers = parse_num(d, &d.args[0].value)? as usize
+                }
+                "lua_capture_error_log" => {
+                    let v = &d.args[0].value;
+                    if lua.capture_error_log.is_some() {
+                        return err_at(d, "\"lua_capture_error_log\" directive is duplicate");
+                    }
+                    match parse_size(v) {
+                        Some(n) if n >= 4096 => lua.capture_error_log = Some(n as usize),
+                        _ => {
+                            return err_at(
+                                d,
+                                format_args!(
+                                    "invalid capture error log size \"{v}\", minimum size is 4096"
+                                ),
+                            )
+                        }
+                    }
                 }
                 "init_by_lua" | "init_by_lua_block" | "init_by_lua_file" => {
                     lua.init = Some(self.chunk(d, &conf)?);

@@ -4,6 +4,8 @@
 //! from different worker threads never interleave and tools (and tests) can
 //! read the log right after a response.
 
+pub mod capture;
+
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -178,6 +180,11 @@ thread_local! {
     static TID: u64 = unsafe_free_gettid();
 }
 
+/// This thread's Linux thread id (the `tid` of `pid#tid` in log lines).
+pub fn tid() -> u64 {
+    TID.with(|t| *t)
+}
+
 fn unsafe_free_gettid() -> u64 {
     // SAFETY: gettid has no preconditions.
     (unsafe { libc::syscall(libc::SYS_gettid) }) as u64
@@ -190,7 +197,7 @@ pub fn format_line(level: Level, conn: Option<u64>, msg: &str, ctx: &str) -> Vec
     line.extend_from_slice(b" [");
     line.extend_from_slice(level.name().as_bytes());
     line.extend_from_slice(b"] ");
-    let tid = TID.with(|t| *t);
+    let tid = tid();
     let _ = write!(line, "{}#{}: ", std::process::id(), tid);
     if let Some(c) = conn {
         let _ = write!(line, "*{c} ");
@@ -220,7 +227,9 @@ pub fn log_to(sink: Option<&Arc<Sink>>, level: Level, conn: Option<u64>, msg: &s
         },
     };
     if sink.enabled(level) {
-        sink.write_raw(&format_line(level, conn, msg, ctx));
+        let line = format_line(level, conn, msg, ctx);
+        capture::capture(level, &line[..line.len() - 1]);
+        sink.write_raw(&line);
     }
 }
 

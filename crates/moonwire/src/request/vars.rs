@@ -246,7 +246,7 @@ pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
         }
         "time_local" => ngx_util::time_local().as_bytes().to_vec(),
         "time_iso8601" => ngx_util::time_iso8601().as_bytes().to_vec(),
-        "pid" => std::process::id().to_string().into_bytes(),
+        "pid" => crate::log::tid().to_string().into_bytes(),
         "nginx_version" => crate::NGINX_VERSION.as_bytes().to_vec(),
         "connection" => conn.number.to_string().into_bytes(),
         "connection_requests" => conn.requests.get().to_string().into_bytes(),

@@ -195,7 +195,7 @@ fn start_workers(cfg: &Arc<Config>, listeners: &mut Listeners) -> Result<Generat
         threads.push(h);
     }
     drop(ready_tx);
-    let g = Generation { cmd: tx, threads };
+    let mut g = Generation { cmd: tx, threads };
     for _ in 0..n {
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -205,6 +205,12 @@ fn start_workers(cfg: &Arc<Config>, listeners: &mut Listeners) -> Result<Generat
             }
             Err(_) => break,
         }
+    }
+    // as in nginx, only a master process starts a privileged agent
+    if crate::api::process::take_agent_request().is_some() && cfg.master_process {
+        let h = worker::spawn_agent(n, cfg.clone(), rx)
+            .map_err(|e| format!("could not start the privileged agent thread: {e}"))?;
+        g.threads.push(h);
     }
     flush_ports();
     Ok(g)
@@ -224,6 +230,7 @@ fn retire(g: Generation, how: Cmd) -> JoinHandle<()> {
 fn open_logs(cfg: &Config) -> Result<(), String> {
     let sink = log::open(&cfg.error_log.path, cfg.error_log.level)?;
     log::set_main(sink);
+    log::capture::configure(cfg.http.as_ref().and_then(|h| h.lua.capture_error_log));
     for n in &cfg.notices {
         log::log(Level::Notice, n);
     }
@@ -437,4 +444,52 @@ pub fn signal(cfg: &Config, name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> (tempfile::TempDir, Arc<Config>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf_file = dir.path().join("nginx.conf");
+        std::fs::write(&conf_file, text).expect("write conf");
+        let opts = LoadOpts {
+            prefix: dir.path().to_path_buf(),
+            conf_file,
+            global_directives: None,
+        };
+        let cfg = config::load(&opts).expect("config loads");
+        (dir, Arc::new(cfg))
+    }
+
+    fn names(g: &Generation) -> Vec<String> {
+        g.threads
+            .iter()
+            .map(|t| t.thread().name().unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_privileged_agent_is_one_more_thread_of_the_generation() {
+        let (_dir, cfg) =
+            load("master_process on; worker_processes 2; error_log stderr; events {} http {}");
+        let mut listeners = Listeners::new();
+        crate::api::process::request_agent(10);
+        let g = start_workers(&cfg, &mut listeners).expect("workers start");
+        assert_eq!(names(&g), ["worker-0", "worker-1", "privileged-agent"]);
+        // the request was for this configuration only
+        let g2 = start_workers(&cfg, &mut listeners).expect("workers start");
+        assert_eq!(names(&g2), ["worker-0", "worker-1"]);
+        for g in [g, g2] {
+            retire(g, Cmd::Quit).join().expect("the generation quits");
+        }
+
+        // as in nginx, a single process has no agent
+        let (_dir, single) = load("master_process off; error_log stderr; events {} http {}");
+        crate::api::process::request_agent(10);
+        let g = start_workers(&single, &mut listeners).expect("workers start");
+        assert_eq!(names(&g), ["worker-0"]);
+        retire(g, Cmd::Stop).join().expect("the generation stops");
+    }
 }

@@ -34,6 +34,8 @@ thread_local! {
     static ID: Cell<usize> = const { Cell::new(0) };
     static COUNT: Cell<usize> = const { Cell::new(1) };
     static EXITING: Cell<bool> = const { Cell::new(false) };
+    static AGENT: Cell<bool> = const { Cell::new(false) };
+    static WORKER_THREAD: Cell<bool> = const { Cell::new(false) };
     static PHASE: Cell<Phase> = const { Cell::new(Phase::Init) };
     static PREFIX: RefCell<String> = const { RefCell::new(String::new()) };
     static WORKER: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
@@ -58,6 +60,47 @@ pub fn count() -> usize {
 }
 pub fn exiting() -> bool {
     EXITING.with(|c| c.get())
+}
+/// This thread is the privileged agent (`ngx.process.enable_privileged_agent`).
+pub fn is_agent() -> bool {
+    AGENT.with(|c| c.get())
+}
+/// This thread is a worker (or the agent), not the main thread.
+pub fn is_worker_thread() -> bool {
+    WORKER_THREAD.with(|c| c.get())
+}
+
+/// Thread ids of the current generation's workers, by worker id (`ngx.worker.pids()`).
+static PIDS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+fn record_pid(id: usize, count: usize) {
+    if let Ok(mut p) = PIDS.lock() {
+        p.resize(count, 0);
+        if let Some(slot) = p.get_mut(id) {
+            *slot = log::tid();
+        }
+    }
+}
+
+pub fn pids() -> Vec<u64> {
+    PIDS.lock()
+        .map(|p| p.iter().copied().filter(|&t| t != 0).collect())
+        .unwrap_or_default()
+}
+
+/// `ngx.process.signal_graceful_exit()`: this worker stops as on a quit
+/// signal; its thread then starts a fresh worker in its place, as nginx's
+/// master respawns a worker that exits on its own.
+pub fn quit_gracefully() {
+    if let Some(w) = current() {
+        w.quit.send_if_modified(|c| {
+            let run = *c == Cmd::Run;
+            if run {
+                *c = Cmd::Quit;
+            }
+            run
+        });
+    }
 }
 pub fn phase() -> Phase {
     PHASE.with(|c| c.get())
@@ -145,7 +188,9 @@ pub struct Worker {
     active: Cell<usize>,
     idle: tokio::sync::Notify,
     next_req: Cell<u64>,
+    /// The generation's commands, plus this worker's own graceful quit.
     pub cmd: watch::Receiver<Cmd>,
+    quit: watch::Sender<Cmd>,
     /// Open connections: abort handle and "waiting for a request" flag, so a
     /// graceful quit can close idle keep-alive connections without polling a
     /// shutdown signal on every request.
@@ -197,30 +242,81 @@ pub fn spawn(
     cfg: Arc<Config>,
     listeners: Vec<ListenerSpec>,
     cmd: watch::Receiver<Cmd>,
-    ready: std::sync::mpsc::Sender<Result<(), String>>,
+    ready: Ready,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name(format!("worker-{id}"))
-        .spawn(move || {
-            ID.with(|c| c.set(id));
-            COUNT.with(|c| c.set(count));
-            set_prefix(&cfg.prefix);
-            if let Err(e) = run(cfg, listeners, cmd, &ready) {
-                // a failure before the worker was ready is reported by the master
-                if ready.send(Err(e.clone())).is_err() {
-                    log::log(Level::Emerg, &e);
-                }
-            }
-        })
+    start(id, count, cfg, listeners, cmd, false, Some(ready))
 }
 
-/// `ready` hears once the VM is built and init_by_lua ran: the master fails
-/// the start (or the reload) on an error there, as nginx does.
+/// Told once the VM is built and init_by_lua ran: the master fails the start
+/// (or the reload) on an error there, as nginx does.
+pub type Ready = std::sync::mpsc::Sender<Result<(), String>>;
+
+/// Start the privileged agent: a worker with its own VM (init_worker_by_lua,
+/// timers) that accepts no connections.
+pub fn spawn_agent(
+    count: usize,
+    cfg: Arc<Config>,
+    cmd: watch::Receiver<Cmd>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    start(0, count, cfg, Vec::new(), cmd, true, None)
+}
+
+fn start(
+    id: usize,
+    count: usize,
+    cfg: Arc<Config>,
+    listeners: Vec<ListenerSpec>,
+    cmd: watch::Receiver<Cmd>,
+    agent: bool,
+    ready: Option<Ready>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let name = if agent {
+        "privileged-agent".to_string()
+    } else {
+        format!("worker-{id}")
+    };
+    std::thread::Builder::new().name(name).spawn(move || {
+        ID.with(|c| c.set(id));
+        COUNT.with(|c| c.set(count));
+        AGENT.with(|c| c.set(agent));
+        WORKER_THREAD.with(|c| c.set(true));
+        set_prefix(&cfg.prefix);
+        if !agent {
+            record_pid(id, count);
+        }
+        let spare: Vec<ListenerSpec> = listeners
+            .iter()
+            .filter_map(|l| {
+                Some(ListenerSpec {
+                    listener: l.listener.try_clone().ok()?,
+                    servers: l.servers.clone(),
+                })
+            })
+            .collect();
+        if let Err(e) = run(cfg.clone(), listeners, cmd.clone(), ready.as_ref()) {
+            // a failure before the worker was ready is reported by the master
+            if ready.is_none_or(|r| r.send(Err(e.clone())).is_err()) {
+                log::log(Level::Emerg, &e);
+            }
+            return;
+        }
+        // the worker quit on its own (signal_graceful_exit) while its generation goes on
+        if *cmd.borrow() == Cmd::Run {
+            match start(id, count, cfg, spare, cmd, agent, None) {
+                Ok(h) => {
+                    let _ = h.join();
+                }
+                Err(e) => log::log(Level::Alert, &format!("could not respawn worker: {e}")),
+            }
+        }
+    })
+}
+
 fn run(
     cfg: Arc<Config>,
     listeners: Vec<ListenerSpec>,
     cmd: watch::Receiver<Cmd>,
-    ready: &std::sync::mpsc::Sender<Result<(), String>>,
+    ready: Option<&Ready>,
 ) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -245,7 +341,21 @@ fn run(
                 .map_err(|e| format!("init_by_lua error: {}", driver::format_error(&e)))?;
         }
         set_phase(Phase::Content);
-        let _ = ready.send(Ok(()));
+        if let Some(r) = ready {
+            let _ = r.send(Ok(()));
+        }
+        // commands from the main thread, forwarded to a channel of this
+        // worker's own that signal_graceful_exit can also send on
+        let (quit, local) = watch::channel(*cmd.borrow());
+        let mut from_main = cmd;
+        let fwd = quit.clone();
+        tokio::task::spawn_local(async move {
+            while from_main.changed().await.is_ok() {
+                let c = *from_main.borrow_and_update();
+                fwd.send_replace(c);
+            }
+        });
+        let cmd = local;
         let w = Rc::new(Worker {
             vm,
             cfg: cfg.clone(),
@@ -253,6 +363,7 @@ fn run(
             idle: tokio::sync::Notify::new(),
             next_req: Cell::new(1),
             cmd: cmd.clone(),
+            quit,
             conns: RefCell::new(HashMap::new()),
         });
         WORKER.with(|x| *x.borrow_mut() = Some(w.clone()));
