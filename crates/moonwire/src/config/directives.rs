@@ -162,6 +162,7 @@ pub static TABLE: &[Spec] = &[
     d("content_by_lua_file", LOCATION, Take(1)),
     d("lua_max_pending_timers", HTTP, Take(1)),
     d("lua_max_running_timers", HTTP, Take(1)),
+    d("lua_blocking_warn_threshold", HTTP, Take(1)),
     ignored("lua_load_resty_core", HTTP, Flag),
     ignored("lua_thread_cache_max_entries", HTTP, Take(1)),
     ignored("lua_malloc_trim", HTTP, Take(1)),

@@ -185,6 +185,8 @@ pub struct LuaMain {
     pub package_cpath: Option<String>,
     pub max_pending_timers: usize,
     pub max_running_timers: usize,
+    /// `lua_blocking_warn_threshold`; `None` is `off`.
+    pub blocking_warn_ms: Option<u64>,
 }
 
 impl Default for LuaMain {
@@ -194,6 +196,7 @@ impl Default for LuaMain {
             package_cpath: None,
             max_pending_timers: 1024,
             max_running_timers: 256,
+            blocking_warn_ms: Some(crate::watchdog::DEFAULT_THRESHOLD_MS),
         }
     }
 }
@@ -550,6 +553,16 @@ impl Lowerer {
                 }
                 "lua_max_running_timers" => {
                     lua.max_running_timers = parse_num(d, &d.args[0].value)? as usize
+                }
+                "lua_blocking_warn_threshold" => {
+                    lua.blocking_warn_ms = match d.args[0].value.as_str() {
+                        "off" => None,
+                        v => Some(
+                            parse_time_ms(v)
+                                .filter(|&ms| ms > 0)
+                                .ok_or_else(|| bad_value(d))?,
+                        ),
+                    }
                 }
                 _ => self.loc_directive(d, &mut conf, directives::HTTP)?,
             }
