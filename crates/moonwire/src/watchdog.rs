@@ -148,7 +148,6 @@ fn register(main: State) -> *const Slot {
         STATE.with(|s| s.set(OFF));
         return ptr::null();
     };
-    start();
     let slot = Arc::new(Slot {
         seq: AtomicU64::new(0),
         want: AtomicU64::new(0),
@@ -172,6 +171,8 @@ fn register(main: State) -> *const Slot {
             return ptr::null();
         }
     }
+    // after the first entry exists, so the thread's first sleep is a short one
+    start();
     REGISTRATION.with(|r| *r.borrow_mut() = Some(Registration(slot)));
     SLOT.with(|s| s.set(p));
     STATE.with(|s| s.set(ON));
@@ -282,7 +283,7 @@ unsafe fn position(l: State) -> Option<String> {
 fn report(s: &Slot, at: Option<String>) {
     let at = at.unwrap_or_else(|| "an unknown line (JIT-compiled code)".into());
     let msg = format!(
-        "lua code ran for {} ms without yielding (lua_blocking_warn_threshold {}ms), at {at}",
+        "lua code has run for {} ms without yielding (lua_blocking_warn_threshold {}ms), at {at}",
         s.busy_ms.load(Ordering::Relaxed),
         s.threshold_ms
     );
