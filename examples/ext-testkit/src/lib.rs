@@ -112,8 +112,11 @@ pub fn module() -> Module {
         .async_function("sleep", |a| {
             let d = millis(&a, 1)?;
             let vals = a.into_vec().split_off(1);
+            // created now, not on the first poll: a future dropped unpolled counts too
+            let g = SleepGuard(false);
             Ok(async move {
-                let mut g = SleepGuard(false);
+                // moved in whole (a closure would capture only the flag)
+                let mut g = g;
                 tokio::time::sleep(d).await;
                 g.0 = true;
                 Ok(vals)
@@ -144,8 +147,10 @@ pub fn timed_module() -> Module {
         })
         .async_function("sleep", |a| {
             let d = millis(&a, 1)?;
+            let g = SleepGuard(false);
             Ok(async move {
-                let mut g = SleepGuard(false);
+                // moved in whole (a closure would capture only the flag)
+                let mut g = g;
                 tokio::time::sleep(d).await;
                 g.0 = true;
                 Ok(vec!["in time".into()])

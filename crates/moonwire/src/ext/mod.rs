@@ -22,10 +22,16 @@
 //!
 //! A completion is fired at most once because firing consumes it:
 //!
-//! ```compile_fail
+//! ```
+//! fn once(c: moonwire::ext::Completion) -> bool {
+//!     c.ok(vec![])
+//! }
+//! ```
+//!
+//! ```compile_fail,E0382
 //! fn twice(c: moonwire::ext::Completion) {
 //!     c.ok(vec![]);
-//!     c.ok(vec![]); // error[E0382]: use of moved value
+//!     c.ok(vec![]); // use of moved value
 //! }
 //! ```
 
