@@ -12,6 +12,7 @@ mod semaphore;
 mod sleep;
 mod socket_tcp;
 mod socket_udp;
+mod subrequest;
 mod thread;
 mod timer;
 mod var;
@@ -43,6 +44,7 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     socket_udp::register(lua, &c)?;
     socket_tcp::register(lua, &c)?;
     req::register(lua, &ngx)?;
+    subrequest::register(lua, &ngx, &c)?;
     resp::register(lua, &ngx, &c)?;
     var::register(lua, &c)?;
     misc::register(lua, &ngx, &c)?;
@@ -66,13 +68,22 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
 
 /// The current request, or OpenResty's error when there is none.
 pub fn req() -> mlua::Result<Rc<Req>> {
-    driver::current().ok_or_else(|| mlua::Error::runtime("no request found"))
+    driver::current().ok_or_else(|| {
+        // OpenResty runs timers and init_worker on a fake request that
+        // request APIs refuse
+        mlua::Error::runtime(match phase() {
+            Phase::Timer | Phase::InitWorker | Phase::ExitWorker => {
+                "API disabled in the current context"
+            }
+            _ => "no request found",
+        })
+    })
 }
 
 /// The current phase: the request's, or the worker's (init_worker, timers...).
 pub fn phase() -> Phase {
-    driver::with_current(|r| r.map(|r| r.phase.get()))
-        .or_else(driver::current_phase)
+    driver::current_phase()
+        .or_else(|| driver::with_current(|r| r.map(|r| r.phase.get())))
         .unwrap_or_else(crate::worker::phase)
 }
 

@@ -98,6 +98,24 @@ fn expand_path(p: &str, default: &str) -> String {
     }
 }
 
+/// Run init_by_lua once in a scratch VM at startup and reload, so that an
+/// error stops the server (or the reload) as in nginx.
+pub fn check_init(cfg: &crate::config::Config) -> Result<(), String> {
+    let Some(h) = &cfg.http else { return Ok(()) };
+    let Some(c) = &h.lua.init else { return Ok(()) };
+    let vm = Vm::new(
+        h.lua.package_path.as_deref(),
+        h.lua.package_cpath.as_deref(),
+    )
+    .map_err(|e| format!("failed to initialize Lua VM: {e}"))?;
+    crate::worker::set_phase(crate::request::Phase::Init);
+    let r = vm
+        .run_plain(c)
+        .map_err(|e| format!("init_by_lua error: {}", driver::format_error(&e)));
+    crate::worker::set_phase(crate::request::Phase::Content);
+    r
+}
+
 /// Why a chunk could not be loaded, worded as OpenResty logs it.
 #[derive(Debug)]
 pub enum LoadError {

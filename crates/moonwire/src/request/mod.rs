@@ -2,9 +2,12 @@
 //! content handler, and the response that goes back on the wire. This is the
 //! one place where the HTTP side and the Lua side meet.
 
+pub mod filter;
 pub(crate) mod handle;
 pub mod output;
+pub mod phases;
 pub mod static_file;
+pub mod subreq;
 pub mod vars;
 
 use std::cell::{Cell, RefCell};
@@ -120,6 +123,42 @@ pub struct Req {
     pub ctx_used: Cell<bool>,
     /// Context string appended to error-log lines (", client: ..., request: ...").
     log_ctx: RefCell<Option<String>>,
+    /// Variables declared by `set` / `set_by_lua` and their values.
+    pub user_vars: RefCell<Vec<(Box<str>, Bytes)>>,
+    /// `ngx.exec` target, taken by the phase runner when the handler ends.
+    pub exec: RefCell<Option<ExecTarget>>,
+    /// `ngx.req.set_uri(uri, true)` in rewrite: find the location again.
+    pub jump: Cell<bool>,
+    /// Reached through an internal redirect (`internal;` locations allow it).
+    pub internal: Cell<bool>,
+    /// Internal redirects so far (nginx stops at 10).
+    pub redirects: Cell<u8>,
+    /// `ngx.arg`: set_by_lua's arguments, or the body filter's chunk and eof flag.
+    pub lua_arg: RefCell<LuaArg>,
+    /// header_filter_by_lua ran (it runs once, before the head goes out).
+    pub header_filtered: Cell<bool>,
+    /// The body filter saw (or set) eof: later output is dropped.
+    pub body_filter_eof: Cell<bool>,
+    /// A subrequest (ngx.location.capture): output is captured, not sent.
+    pub subrequest: bool,
+}
+
+/// Where `ngx.exec` sends the request.
+#[derive(Debug, Clone)]
+pub struct ExecTarget {
+    pub uri: Bytes,
+    pub args: Option<Bytes>,
+}
+
+#[derive(Debug, Default)]
+pub enum LuaArg {
+    #[default]
+    None,
+    Set(Vec<Vec<u8>>),
+    Body {
+        data: Vec<u8>,
+        eof: bool,
+    },
 }
 
 /// Where a request was routed: virtual server, location settings, alias prefix.
@@ -161,7 +200,41 @@ impl Req {
             phase: Cell::new(Phase::Content),
             ctx_used: Cell::new(false),
             log_ctx: RefCell::new(None),
+            user_vars: RefCell::new(Vec::new()),
+            exec: RefCell::new(None),
+            jump: Cell::new(false),
+            internal: Cell::new(false),
+            redirects: Cell::new(0),
+            lua_arg: RefCell::new(LuaArg::None),
+            header_filtered: Cell::new(false),
+            body_filter_eof: Cell::new(false),
+            subrequest: false,
         }
+    }
+
+    /// The request body read so far, if any (what subrequests forward).
+    pub fn body_bytes(&self) -> Option<Bytes> {
+        self.body.borrow().clone()
+    }
+
+    pub fn set_body_bytes(&mut self, b: Option<Bytes>) {
+        *self.body.get_mut() = b;
+    }
+
+    /// The same client request sent to another location (ngx.exec, or a
+    /// rewrite-phase URI change): the response so far, body and variables
+    /// carry over; `ngx.ctx` does not.
+    pub fn redirect(&self, id: u64, uri: Bytes, args: Option<Bytes>, route: Route) -> Req {
+        let mut r = Req::new(id, self.conn.clone(), self.head.clone(), uri, args, route);
+        r.body = RefCell::new(self.body.borrow_mut().take());
+        r.resp = RefCell::new(std::mem::take(&mut *self.resp.borrow_mut()));
+        r.user_vars = RefCell::new(std::mem::take(&mut *self.user_vars.borrow_mut()));
+        r.start = self.start;
+        r.start_instant = self.start_instant;
+        r.internal.set(true);
+        r.redirects.set(self.redirects.get() + 1);
+        r.subrequest = self.subrequest;
+        r
     }
 
     pub fn is_head(&self) -> bool {

@@ -151,6 +151,14 @@ const READ_ONLY: &[&str] = &[
 
 /// The value of `$name`, or `None` when nginx would give "not found".
 pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
+    {
+        let uv = req.user_vars.borrow();
+        if !uv.is_empty() {
+            if let Some((_, v)) = uv.iter().find(|(n, _)| &**n == name) {
+                return Some(v.to_vec());
+            }
+        }
+    }
     if let Ok(n) = name.parse::<usize>() {
         return capture(req, n);
     }
@@ -254,8 +262,29 @@ pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
 }
 
 /// Whether `ngx.var.NAME = v` may change the variable.
+/// Whether `set $name` appears anywhere in the config.
+pub fn declared(name: &str) -> bool {
+    crate::worker::current()
+        .and_then(|w| w.cfg.http.as_ref().map(|h| h.user_vars.contains(name)))
+        .unwrap_or(false)
+}
+
+/// Store a user variable's value (the `set` directive, ngx.var.NAME = v).
+pub fn set_user(req: &Req, name: &str, value: Option<&[u8]>) {
+    let mut uv = req.user_vars.borrow_mut();
+    let v = bytes::Bytes::copy_from_slice(value.unwrap_or(b""));
+    match uv.iter_mut().find(|(n, _)| &**n == name) {
+        Some(slot) => slot.1 = v,
+        None => uv.push((name.into(), v)),
+    }
+}
+
 pub fn set(req: &Req, name: &str, value: Option<&[u8]>) -> Result<(), String> {
     match name {
+        _ if declared(name) => {
+            set_user(req, name, value);
+            Ok(())
+        }
         "args" | "query_string" => {
             *req.args.borrow_mut() = value.map(bytes::Bytes::copy_from_slice);
             Ok(())
