@@ -264,7 +264,8 @@ unsafe extern "C-unwind" fn hook(l: State, _: *mut ffi::lua_Debug) {
     report(s, position(l));
 }
 
-/// `chunk:line` of the innermost Lua frame that has a line.
+/// `chunk:line` of the innermost Lua frame that has a line and is the
+/// user's (our own Lua glue, `moonwire.*` chunks, is skipped).
 unsafe fn position(l: State) -> Option<String> {
     let mut ar: ffi::lua_Debug = std::mem::zeroed();
     for level in 0..32 {
@@ -272,8 +273,8 @@ unsafe fn position(l: State) -> Option<String> {
             break;
         }
         ffi::lua_getinfo(l, c"Sl".as_ptr(), &mut ar);
-        if ar.currentline > 0 {
-            let src = CStr::from_ptr(ar.short_src.as_ptr()).to_string_lossy();
+        let src = CStr::from_ptr(ar.short_src.as_ptr()).to_string_lossy();
+        if ar.currentline > 0 && !src.starts_with("moonwire.") {
             return Some(format!("{src}:{}", ar.currentline));
         }
     }

@@ -416,3 +416,45 @@ fn extensions_load_in_every_worker() {
     }
     assert_eq!(seen, [true, true], "both workers answered");
 }
+
+#[test]
+fn phases_where_calls_may_wait() {
+    let http = r##"
+    init_by_lua_block {
+        local tk = require "testkit"
+        init_echo = tk.echo("sync works in init")
+        local ok, err = pcall(tk.later, 1, "x")
+        init_err = err
+    }
+    init_worker_by_lua_block {
+        local tk = require "testkit"
+        ngx.log(ngx.WARN, "init_worker got: ", tk.later(5, "waited in init_worker"))
+    }
+    "##;
+    let server = r##"
+    location = /t {
+        rewrite_by_lua_block { ngx.ctx.r = require("testkit").later(5, "rewrite") }
+        access_by_lua_block { ngx.ctx.a = require("testkit").sleep(5, "access") }
+        content_by_lua_block {
+            ngx.say(init_echo)
+            ngx.say(init_err)
+            ngx.say(ngx.ctx.r, " ", ngx.ctx.a)
+        }
+        log_by_lua_block {
+            ngx.log(ngx.WARN, "log phase got: ", require("testkit").later(5, "log"))
+        }
+    }
+    "##;
+    let s = common::start(BIN, http, server);
+    assert_eq!(
+        s.get("/t").text(),
+        "sync works in init\nAPI disabled in the context of init_by_lua*\nrewrite access\n"
+    );
+    let log = wait_for_log(&s, "log phase got: log");
+    assert!(
+        log.contains("init_worker got: waited in init_worker"),
+        "{log}"
+    );
+    assert!(log.contains("log phase got: log"), "{log}");
+    assert_clean_log(&s);
+}
