@@ -4,7 +4,9 @@
 //! request, OpenResty's `ngx.*` API. See docs/architecture.md.
 
 pub mod api;
+pub mod cli;
 pub mod config;
+pub mod ext;
 pub mod ffi_exports;
 pub mod http;
 pub mod log;
@@ -12,7 +14,10 @@ pub mod lua;
 pub mod net;
 pub mod request;
 pub mod server;
+pub mod watchdog;
 pub mod worker;
+
+pub use cli::{Builder, Server};
 
 /// The nginx version we present: tools parse `nginx -v` to pick features.
 pub const NGINX_VERSION: &str = "1.22.1";

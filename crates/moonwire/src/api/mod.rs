@@ -64,6 +64,7 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     c.set("ctxs", vm.ctxs.clone())?;
     lua.globals().set("ngx", ngx)?;
     lua_cjson::preload(lua)?;
+    crate::ext::install(lua)?;
     let preload: Table = lua.globals().get::<Table>("package")?.get("preload")?;
     preload.set(
         "ngx.base64",

@@ -206,6 +206,7 @@ pub static TABLE: &[Spec] = &[
     d("lua_regex_match_limit", HTTP, Take(1)),
     d("lua_shared_dict", HTTP, Take(2)),
     d("lua_capture_error_log", HTTP, Take(1)),
+    d("lua_blocking_warn_threshold", HTTP, Take(1)),
     ignored("lua_load_resty_core", HTTP, Flag),
     ignored("lua_thread_cache_max_entries", HTTP, Take(1)),
     ignored("lua_malloc_trim", HTTP, Take(1)),

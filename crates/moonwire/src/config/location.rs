@@ -39,6 +39,22 @@ pub struct Locations {
     pub named: HashMap<String, Arc<Location>>,
 }
 
+impl Locations {
+    /// How the location whose settings are `conf` is written (`= /t`), for messages.
+    pub fn name_of(&self, conf: &Arc<LocConf>) -> Option<&str> {
+        let all = self.exact.iter().chain(&self.prefix).chain(&self.regex);
+        for l in all.chain(self.named.values()) {
+            if Arc::ptr_eq(&l.conf, conf) {
+                return Some(&l.display);
+            }
+            if let Some(n) = l.children.name_of(conf) {
+                return Some(n);
+            }
+        }
+        None
+    }
+}
+
 pub fn parse_match(d: &Directive) -> Result<LocationMatch> {
     let a = &d.args;
     let (modifier, pat) = if a.len() == 2 {

@@ -232,6 +232,8 @@ pub struct LuaMain {
     pub rewrite_no_postpone: bool,
     pub regex_cache_max_entries: usize,
     pub regex_match_limit: u32,
+    /// `lua_blocking_warn_threshold`; `None` is `off`.
+    pub blocking_warn_ms: Option<u64>,
 }
 
 impl Default for LuaMain {
@@ -248,6 +250,7 @@ impl Default for LuaMain {
             rewrite_no_postpone: false,
             regex_cache_max_entries: 1024,
             regex_match_limit: 0,
+            blocking_warn_ms: Some(crate::watchdog::DEFAULT_THRESHOLD_MS),
         }
     }
 }
@@ -670,6 +673,16 @@ impl Lowerer {
                         parse_num(d, &d.args[0].value)?.min(u32::MAX as _) as u32
                 }
                 "lua_shared_dict" => shdict::declare(d, &mut shared_dicts)?,
+                "lua_blocking_warn_threshold" => {
+                    lua.blocking_warn_ms = match d.args[0].value.as_str() {
+                        "off" => None,
+                        v => Some(
+                            parse_time_ms(v)
+                                .filter(|&ms| ms > 0)
+                                .ok_or_else(|| bad_value(d))?,
+                        ),
+                    }
+                }
                 _ => self.loc_directive(d, &mut conf, directives::HTTP)?,
             }
         }

@@ -253,6 +253,7 @@ impl Task {
         let co = self.threads.borrow()[tid].co;
         let status = {
             let _g = CurrentGuard::enter(self, tid);
+            let _busy = crate::watchdog::Busy::enter(vm.main_state());
             // SAFETY: co belongs to this task and is suspended (or fresh) with nargs pushed.
             unsafe { ffi::lua_resume_(co.th, nargs) }
         };
