@@ -22,6 +22,12 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
 fi
 
+# The WebSocket test's client (tests/websocket.rs): Python's websockets package.
+if ! python3 -c "import websockets" 2>/dev/null; then
+    echo "test.sh: installing the websockets Python package" >&2
+    python3 -m pip install -q websockets || echo "test.sh: pip install websockets failed" >&2
+fi
+
 # The many-connections tests open ~15k sockets per process (raised before the
 # services start, so that redis can take 10,000 clients too).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -205,3 +205,59 @@ fn daemon_on_detaches_and_writes_the_pid_file() {
         "daemon still running"
     );
 }
+
+#[test]
+fn exit_worker_by_lua_runs_when_the_worker_quits() {
+    let c = conf(
+        "",
+        r#"exit_worker_by_lua_block { ngx.log(ngx.WARN, "exit_worker in phase ", ngx.get_phase()) }"#,
+        r#"location = /t { return 200 "t\n"; }"#,
+    );
+    let mut s = TestServer::start(&c);
+    assert_eq!(get(s.port(), "/t").status, 200);
+    s.signal(libc::SIGQUIT);
+    assert!(s.wait_exit(Duration::from_secs(10)).is_some(), "no exit");
+    let log = s.error_log();
+    assert!(log.contains("exit_worker in phase exit_worker"), "{log}");
+}
+
+#[test]
+fn init_by_lua_error_stops_the_start() {
+    let c = conf(
+        "",
+        r#"init_by_lua_block { error("bad init") }"#,
+        r#"location = /t { return 200 "t\n"; }"#,
+    );
+    let err = TestServer::try_start_with(|_| {}, &c, &[])
+        .err()
+        .expect("must not start");
+    assert!(
+        err.contains("init_by_lua error:") && err.contains("bad init"),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicate_phase_handler_in_one_block_is_rejected() {
+    let c = conf(
+        "",
+        "",
+        "location = /t { access_by_lua_block { } access_by_lua_block { } }",
+    );
+    let err = TestServer::try_start_with(|_| {}, &c, &[])
+        .err()
+        .expect("must not start");
+    assert!(
+        err.contains("\"access_by_lua_block\" directive is duplicate in "),
+        "{err}"
+    );
+    // inherited from the server level and replaced in the location: fine
+    let c = conf(
+        "",
+        "",
+        r#"access_by_lua_block { ngx.ctx.a = 1 }
+        location = /t { access_by_lua_block { ngx.ctx.a = 2 } content_by_lua_block { ngx.say(ngx.ctx.a) } }"#,
+    );
+    let s = TestServer::start(&c);
+    assert_eq!(get(s.port(), "/t").body, b"2\n");
+}

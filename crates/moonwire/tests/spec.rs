@@ -56,7 +56,7 @@
 //! `$TEST_NGINX_BLACKHOLE_PORT` is a local port where connecting times out
 //! (a listener whose accept queue is full), for connect-timeout tests.
 //!
-//! The filter `eval` (on `tcp_query`, `tcp_reply`, `udp_query`, `udp_reply`)
+//! The filter `eval` (on `tcp_query`, `tcp_reply`, `udp_query`, `udp_reply`, `request_body`)
 //! takes the value as a small Perl expression as in Test::Nginx: `"..."`
 //! strings with escapes, `.` concatenation, `x N` repetition and `[a, b]`
 //! arrays (see `perl_strings` in mock_peer.rs). Without it the value is sent
@@ -143,7 +143,13 @@ const KNOWN: &[&str] = &[
 ];
 
 /// Sections whose value may go through the `eval` filter.
-const EVAL_OK: &[&str] = &["tcp_query", "tcp_reply", "udp_query", "udp_reply"];
+const EVAL_OK: &[&str] = &[
+    "tcp_query",
+    "tcp_reply",
+    "udp_query",
+    "udp_reply",
+    "request_body",
+];
 
 #[derive(Debug, Clone)]
 struct Section {
@@ -722,13 +728,18 @@ fn build_request(b: &Block, vars: &Vars) -> Result<(Vec<u8>, bool), String> {
     let uri = parts.next().ok_or("--- request has no URI")?;
     let proto = parts.next().unwrap_or("HTTP/1.1");
     let inline_body: Vec<&str> = lines.collect();
-    let body: Option<String> = if let Some(rb) = b.get("request_body") {
-        Some(vars.apply(rb))
-    } else if !inline_body.is_empty() {
-        Some(inline_body.join("\n"))
-    } else {
-        None
-    };
+    let body: Option<Vec<u8>> =
+        if let Some(sec) = b.sections.iter().find(|s| s.name == "request_body") {
+            if sec.eval {
+                Some(b.bytes("request_body")?.unwrap_or_default().concat())
+            } else {
+                Some(vars.apply(&sec.value).into_bytes())
+            }
+        } else if !inline_body.is_empty() {
+            Some(inline_body.join("\n").into_bytes())
+        } else {
+            None
+        };
 
     let mut extra: Vec<(String, String)> = Vec::new();
     if let Some(mh) = b.get("more_headers") {
@@ -761,7 +772,7 @@ fn build_request(b: &Block, vars: &Vars) -> Result<(Vec<u8>, bool), String> {
     out.push_str("\r\n");
     let mut bytes = out.into_bytes();
     if let Some(body) = body {
-        bytes.extend_from_slice(body.as_bytes());
+        bytes.extend_from_slice(&body);
     }
     Ok((bytes, method == "HEAD"))
 }

@@ -72,25 +72,5 @@ pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
     )?;
     ngx.set("worker", w)?;
 
-    // Areas of the API that later work adds: a clear error naming the missing API.
-    let location = lua.create_table()?;
-    for name in ["capture", "capture_multi"] {
-        let full = format!("ngx.location.{name}");
-        location.set(
-            name,
-            lua.create_function(move |_, ()| -> mlua::Result<()> { Err(not_yet(&full)) })?,
-        )?;
-    }
-    ngx.set("location", location)?;
-    ngx.set(
-        "exec",
-        lua.create_function(|_, ()| -> mlua::Result<()> { Err(not_yet("ngx.exec")) })?,
-    )?;
     Ok(())
-}
-
-pub fn not_yet(api: &str) -> mlua::Error {
-    mlua::Error::runtime(format!(
-        "{api} is not supported by moonwire yet (see docs/compatibility.md)"
-    ))
 }

@@ -8,11 +8,14 @@ mod misc;
 pub(crate) mod output;
 mod re;
 mod req;
+mod req_body;
+mod req_socket;
 mod resp;
 mod semaphore;
 mod sleep;
 mod socket_tcp;
 mod socket_udp;
+mod subrequest;
 mod thread;
 mod timer;
 mod var;
@@ -26,6 +29,7 @@ use crate::lua::Vm;
 use crate::request::{Phase, Req};
 
 const PRELUDE: &str = include_str!("prelude.lua");
+const REQ_LUA: &str = include_str!("req.lua");
 
 /// Build `ngx` and the helper modules in a fresh VM.
 pub fn install(vm: &Vm) -> mlua::Result<()> {
@@ -43,7 +47,8 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     semaphore::register(lua, &c)?;
     socket_udp::register(lua, &c)?;
     socket_tcp::register(lua, &c)?;
-    req::register(lua, &ngx)?;
+    req::register(lua, &ngx, &c)?;
+    subrequest::register(lua, &ngx, &c)?;
     resp::register(lua, &ngx, &c)?;
     var::register(lua, &c)?;
     misc::register(lua, &ngx, &c)?;
@@ -61,19 +66,29 @@ pub fn install(vm: &Vm) -> mlua::Result<()> {
     )?;
     lua.load(PRELUDE)
         .set_name("=moonwire.prelude")
-        .call::<()>(c)?;
+        .call::<()>(c.clone())?;
+    lua.load(REQ_LUA).set_name("=moonwire.req").call::<()>(c)?;
     Ok(())
 }
 
 /// The current request, or OpenResty's error when there is none.
 pub fn req() -> mlua::Result<Rc<Req>> {
-    driver::current().ok_or_else(|| mlua::Error::runtime("no request found"))
+    driver::current().ok_or_else(|| {
+        // OpenResty runs timers and init_worker on a fake request that
+        // request APIs refuse
+        mlua::Error::runtime(match phase() {
+            Phase::Timer | Phase::InitWorker | Phase::ExitWorker => {
+                "API disabled in the current context"
+            }
+            _ => "no request found",
+        })
+    })
 }
 
 /// The current phase: the request's, or the worker's (init_worker, timers...).
 pub fn phase() -> Phase {
-    driver::with_current(|r| r.map(|r| r.phase.get()))
-        .or_else(driver::current_phase)
+    driver::current_phase()
+        .or_else(|| driver::with_current(|r| r.map(|r| r.phase.get())))
         .unwrap_or_else(crate::worker::phase)
 }
 

@@ -100,14 +100,53 @@ pub fn render_send(lua: &Lua, v: &Value, buf: &mut Vec<u8>, top: bool) -> mlua::
     Ok(())
 }
 
-/// ngx.say / ngx.print body: `Ok(None)` is success, `Ok(Some(err))` is `nil, err`.
-unsafe fn echo(l: State, newline: bool) -> Result<Option<&'static str>, String> {
+/// Success, `nil, err`, or "yield until the output filters are done".
+enum Echo {
+    Done,
+    Fail(&'static str),
+    Wait,
+}
+
+/// Run `f` (output through the Lua filters) now; if a filter has to wait,
+/// register the rest as the coroutine's wait, resumed with `1`.
+fn through_filters(f: crate::request::filter::LocalFut) -> bool {
+    match crate::request::filter::now_or_later(f) {
+        None => false,
+        Some(rest) => {
+            set_pending(Pending::Wait(Box::pin(async move {
+                rest.await;
+                let r: Resumer = Box::new(|_| super::one(Value::Integer(1)));
+                r
+            })));
+            true
+        }
+    }
+}
+
+/// ngx.say / ngx.print body.
+unsafe fn echo(l: State, newline: bool) -> Result<Echo, String> {
     check_phase(OUTPUT).map_err(|e| crate::lua::driver::error_message(&e))?;
     let r = req().map_err(|e| crate::lua::driver::error_message(&e))?;
     let fname = if newline { "say" } else { "print" };
     let mut resp = r.resp.borrow_mut();
     if resp.eof {
-        return Ok(Some("seen eof"));
+        return Ok(Echo::Fail("seen eof"));
+    }
+    if crate::request::filter::active(&r) {
+        drop(resp);
+        let mut buf = Vec::new();
+        for i in 1..=ffi::lua_gettop(l) {
+            render(l, i, &mut buf, fname, i, 0)?;
+        }
+        if newline {
+            buf.push(b'\n');
+        }
+        let f = Box::pin(async move { crate::request::filter::emit(&r, buf, false).await });
+        return Ok(if through_filters(f) {
+            Echo::Wait
+        } else {
+            Echo::Done
+        });
     }
     let mut buf = std::mem::take(&mut resp.scratch);
     buf.clear();
@@ -126,16 +165,20 @@ unsafe fn echo(l: State, newline: bool) -> Result<Option<&'static str>, String> 
     if resp.out.len() >= 64 * 1024 {
         let _ = out::try_flush(&r, &mut resp);
     }
-    Ok(None)
+    Ok(Echo::Done)
 }
 
 unsafe fn echo_c(l: State, newline: bool) -> c_int {
     match echo(l, newline) {
-        Ok(None) => {
+        Ok(Echo::Done) => {
             ffi::lua_pushinteger(l, 1);
             1
         }
-        Ok(Some(err)) => {
+        Ok(Echo::Wait) => {
+            raw::push_yield(l);
+            ffi::lua_yield(l, 1)
+        }
+        Ok(Echo::Fail(err)) => {
             ffi::lua_pushnil(l);
             raw::push_bytes(l, err.as_bytes());
             2
@@ -156,7 +199,7 @@ pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
     // SAFETY: both follow the raw-function rule in lua/raw.rs.
     ngx.set("say", unsafe { lua.create_c_function(ngx_say)? })?;
     ngx.set("print", unsafe { lua.create_c_function(ngx_print)? })?;
-    ngx.set(
+    c.set(
         "send_headers",
         lua.create_function(|_, ()| {
             check_phase(OUTPUT)?;
@@ -165,11 +208,19 @@ pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
             if resp.headers_sent {
                 return Ok((Value::Nil, Some("header already sent")));
             }
+            if crate::request::filter::active(&r) {
+                drop(resp);
+                let f = Box::pin(async move { crate::request::filter::send_head(&r).await });
+                if through_filters(f) {
+                    return Ok((crate::lua::yield_marker(), None));
+                }
+                return Ok((Value::Integer(1), None));
+            }
             out::send_headers(&r, &mut resp);
             Ok((Value::Integer(1), None))
         })?,
     )?;
-    ngx.set(
+    c.set(
         "eof",
         lua.create_function(|_, ()| {
             check_phase(OUTPUT)?;
@@ -177,6 +228,18 @@ pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
             let mut resp = r.resp.borrow_mut();
             if resp.eof {
                 return Ok((Value::Nil, Some("seen eof")));
+            }
+            if crate::request::filter::active(&r) {
+                drop(resp);
+                let f = Box::pin(async move {
+                    crate::request::filter::emit(&r, Vec::new(), true).await;
+                    let mut resp = r.resp.borrow_mut();
+                    let _ = out::try_flush(&r, &mut resp);
+                });
+                if through_filters(f) {
+                    return Ok((crate::lua::yield_marker(), None));
+                }
+                return Ok((Value::Integer(1), None));
             }
             out::finish(&r, &mut resp);
             let _ = out::try_flush(&r, &mut resp);
@@ -188,6 +251,17 @@ pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
         lua.create_function(|_, wait: Option<bool>| {
             check_phase(OUTPUT)?;
             let r = req()?;
+            if crate::request::filter::active(&r)
+                && !r.header_filtered.get()
+                && !r.resp.borrow().headers_sent
+            {
+                let rr = r.clone();
+                let f = Box::pin(async move { crate::request::filter::header_filter(&rr).await });
+                if through_filters(f) {
+                    // the head's filter waits: flush (without waiting) once it is done
+                    return Ok((crate::lua::yield_marker(), None));
+                }
+            }
             let mut resp = r.resp.borrow_mut();
             if resp.eof {
                 return Ok((Value::Nil, Some("seen eof")));

@@ -51,10 +51,74 @@ local function yielding(f)
     end
 end
 
+-- Every ngx.* function built on an mlua closure (a C function with
+-- upvalues; the raw hot-path ones have none and raise strings already)
+-- gets the same treatment, so that `pcall(ngx.md5)` and friends return
+-- OpenResty's plain string errors.
+do
+    local getinfo, getupvalue = debug.getinfo, debug.getupvalue
+    local seen = {}
+    local function walk(t)
+        seen[t] = true
+        for k, v in pairs(t) do
+            if type(v) == "function" then
+                -- ngx.log reads its caller's position from the stack: not wrapped
+                if v ~= ngx.log and getinfo(v, "S").what == "C" and getupvalue(v, 1) ~= nil then
+                    t[k] = yielding(v)
+                end
+            elseif type(v) == "table" and not seen[v] then
+                walk(v)
+            end
+        end
+    end
+    walk(ngx)
+end
+
 ngx.sleep = yielding(C.sleep)
 ngx.exit = yielding(C.exit)
 ngx.flush = yielding(C.flush)
+ngx.send_headers = yielding(C.send_headers)
+ngx.eof = yielding(C.eof)
 ngx.redirect = yielding(C.redirect)
+do
+    local capture_multi, encode_args = yielding(C.capture_multi), ngx.encode_args
+    local function encode_opts(r)
+        local opts = type(r) == "table" and r[2]
+        if type(opts) == "table" and type(opts.args) == "table" then
+            local copy = {}
+            for k, v in pairs(opts) do
+                copy[k] = v
+            end
+            copy.args = encode_args(opts.args)
+            return { r[1], copy }
+        end
+        return r
+    end
+    ngx.location = {
+        capture_multi = function(reqs)
+            if type(reqs) == "table" then
+                local copy = {}
+                for i = 1, #reqs do
+                    copy[i] = encode_opts(reqs[i])
+                end
+                reqs = copy
+            end
+            return capture_multi(reqs)
+        end,
+        capture = function(uri, opts)
+            return capture_multi({ encode_opts({ uri, opts }) })
+        end,
+    }
+end
+do
+    local exec, encode_args = yielding(C.exec), ngx.encode_args
+    ngx.exec = function(uri, args)
+        if type(args) == "table" then
+            args = encode_args(args)
+        end
+        return exec(uri, args)
+    end
+end
 ngx.thread.spawn = yielding(C.thread_spawn)
 ngx.thread.wait = yielding(C.thread_wait)
 
@@ -112,7 +176,7 @@ setmetatable(ngx, {
         elseif k == "headers_sent" then
             return headers_sent()
         elseif k == "is_subrequest" then
-            return req_id() and false
+            return C.is_subrequest()
         end
     end,
     __newindex = function(t, k, v)
@@ -130,6 +194,7 @@ setmetatable(ngx, {
 })
 
 ngx.var = setmetatable({}, { __index = C.var_get, __newindex = C.var_set })
+ngx.arg = setmetatable({}, { __index = C.arg_get, __newindex = C.arg_set })
 ngx.header = setmetatable({}, { __index = C.header_get, __newindex = C.header_set })
 
 -- Header tables answer h.user_agent and h["User-Agent"] alike.

@@ -47,7 +47,7 @@ unsafe fn header_set_impl(l: State) -> Result<(), String> {
     if ffi::lua_type(l, 2) != ffi::LUA_TSTRING {
         return Err("bad argument #2 to '__newindex' (string expected)".into());
     }
-    let name = String::from_utf8_lossy(raw::to_bytes(l, 2)).replace('_', "-");
+    let name = resp_header_name(raw::to_bytes(l, 2));
     let values = raw_values(l, 3)?;
     set_header(&name, values).map_err(|e| crate::lua::driver::error_message(&e))
 }
@@ -69,7 +69,12 @@ unsafe extern "C-unwind" fn header_get_c(l: State) -> c_int {
         ffi::lua_pushnil(l);
         return 1;
     }
-    let name = String::from_utf8_lossy(raw::to_bytes(l, 2)).replace('_', "-");
+    let name = String::from_utf8_lossy(raw::to_bytes(l, 2)).into_owned();
+    let name = if r.loc.transform_underscores {
+        name.replace('_', "-")
+    } else {
+        name
+    };
     let resp = r.resp.borrow();
     if name.eq_ignore_ascii_case("content-type") {
         match &resp.content_type {
@@ -106,6 +111,10 @@ unsafe extern "C-unwind" fn header_get_c(l: State) -> c_int {
 }
 
 fn set_header(name: &str, values: Vec<Vec<u8>>) -> mlua::Result<()> {
+    set_or_add_header(name, values, true)
+}
+
+fn set_or_add_header(name: &str, values: Vec<Vec<u8>>, replace: bool) -> mlua::Result<()> {
     let r = req()?;
     let name = name.to_string();
     let mut resp = r.resp.borrow_mut();
@@ -134,6 +143,12 @@ fn set_header(name: &str, values: Vec<Vec<u8>>) -> mlua::Result<()> {
         };
         return Ok(());
     }
+    if !replace {
+        for v in values {
+            resp.headers.push((name.clone().into_boxed_str(), v));
+        }
+        return Ok(());
+    }
     // keep the position of the first existing occurrence so header order stays stable
     let pos = resp.find_header(&name);
     resp.remove_header(&name);
@@ -145,7 +160,105 @@ fn set_header(name: &str, values: Vec<Vec<u8>>) -> mlua::Result<()> {
     Ok(())
 }
 
+/// `ngx.header.foo_bar` names `Foo-Bar` unless
+/// `lua_transform_underscores_in_response_headers off`.
+fn resp_header_name(name: &[u8]) -> String {
+    let name = String::from_utf8_lossy(name).into_owned();
+    let transform =
+        crate::lua::driver::with_current(|r| r.is_none_or(|r| r.loc.transform_underscores));
+    if transform {
+        name.replace('_', "-")
+    } else {
+        name
+    }
+}
+
+/// `require("ngx.resp").add_header(name, value)`: adds, never replaces
+/// (except the single-valued Content-Type and Content-Length).
+unsafe fn resp_add_header(l: State) -> Result<(), String> {
+    if ffi::lua_gettop(l) != 2 {
+        return Err(format!(
+            "expecting 2 arguments but seen {}",
+            ffi::lua_gettop(l)
+        ));
+    }
+    if ffi::lua_type(l, 1) != ffi::LUA_TSTRING {
+        return Err(format!(
+            "bad argument #1 to 'add_header' (string expected, got {})",
+            raw::type_name(ffi::lua_type(l, 1))
+        ));
+    }
+    let name = resp_header_name(raw::to_bytes(l, 1));
+    let values = raw_values(l, 2)?;
+    let single =
+        name.eq_ignore_ascii_case("content-type") || name.eq_ignore_ascii_case("content-length");
+    set_or_add_header(&name, values, single).map_err(|e| crate::lua::driver::error_message(&e))
+}
+
+unsafe extern "C-unwind" fn resp_add_header_c(l: State) -> c_int {
+    match resp_add_header(l) {
+        Ok(()) => 0,
+        Err(e) => raw::raise(l, e),
+    }
+}
+
+/// `require("ngx.resp").set_status(status, reason?)`: the status with an
+/// optional reason phrase of the caller's choosing.
+unsafe fn resp_set_status(l: State) -> Result<(), String> {
+    let status = match ffi::lua_type(l, 1) {
+        ffi::LUA_TNUMBER => ffi::lua_tonumber(l, 1) as i64,
+        ffi::LUA_TSTRING => std::str::from_utf8(raw::to_bytes(l, 1))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0),
+        t => {
+            return Err(format!(
+                "bad argument #1 to 'set_status' (number expected, got {})",
+                raw::type_name(t)
+            ))
+        }
+    };
+    let reason = match ffi::lua_type(l, 2) {
+        ffi::LUA_TNIL | ffi::LUA_TNONE => None,
+        ffi::LUA_TSTRING | ffi::LUA_TNUMBER => Some(raw::to_bytes(l, 2).to_vec()),
+        t => {
+            return Err(format!(
+                "bad argument #2 to 'set_status' (string expected, got {})",
+                raw::type_name(t)
+            ))
+        }
+    };
+    let r = req().map_err(|e| crate::lua::driver::error_message(&e))?;
+    let mut resp = r.resp.borrow_mut();
+    if resp.headers_sent {
+        drop(resp);
+        r.log(
+            Level::Error,
+            "attempt to set ngx.status after sending out response headers",
+        );
+        return Ok(());
+    }
+    if !(100..=999).contains(&status) {
+        return Err(format!("invalid HTTP status code {status}"));
+    }
+    resp.status = status as u16;
+    resp.reason = reason;
+    Ok(())
+}
+
+unsafe extern "C-unwind" fn resp_set_status_c(l: State) -> c_int {
+    match resp_set_status(l) {
+        Ok(()) => 0,
+        Err(e) => raw::raise(l, e),
+    }
+}
+
 pub fn register(lua: &Lua, ngx: &Table, c: &Table) -> mlua::Result<()> {
+    // SAFETY: both follow the raw-function rule in lua/raw.rs.
+    unsafe {
+        c.set("resp_add_header", lua.create_c_function(resp_add_header_c)?)?;
+        c.set("resp_set_status", lua.create_c_function(resp_set_status_c)?)?;
+    }
     // SAFETY: both follow the raw-function rule in lua/raw.rs.
     c.set("header_get", unsafe {
         lua.create_c_function(header_get_c)?

@@ -102,9 +102,12 @@ pub fn register(lua: &Lua, c: &Table) -> mlua::Result<()> {
                 ));
             }
             if timeout == 0.0 {
-                return Ok((Value::Nil, Some("timeout")));
+                return Ok((Value::Nil, Some("timeout".to_string())));
             }
-            check_phase(YIELDABLE)?;
+            // lua-resty-core returns the phase error instead of raising it
+            if let Err(e) = check_phase(YIELDABLE) {
+                return Ok((Value::Nil, Some(crate::lua::driver::error_message(&e))));
+            }
             let (tx, rx) = tokio::sync::oneshot::channel();
             s.waiters.borrow_mut().push_back(tx);
             set_pending(Pending::Wait(Box::pin(async move {

@@ -127,6 +127,9 @@ unsafe fn kill(l: State) -> Result<c_int, String> {
     if task.ended(tid) {
         return fail(l, b"already waited or killed");
     }
+    if task.in_subrequest(tid) {
+        return fail(l, b"pending subrequests");
+    }
     worker::with_vm(|vm| task.kill(vm, tid));
     ffi::lua_pushinteger(l, 1);
     Ok(1)
@@ -156,7 +159,8 @@ unsafe extern "C-unwind" fn kill_c(l: State) -> c_int {
 
 /// ngx.on_abort(f): run `f` as a light thread when the client goes away.
 unsafe fn on_abort(l: State) -> Result<c_int, String> {
-    check_phase(&[crate::request::Phase::Content])
+    use crate::request::Phase;
+    check_phase(&[Phase::Rewrite, Phase::Access, Phase::Content])
         .map_err(|e| crate::lua::driver::error_message(&e))?;
     let t = ffi::lua_type(l, 1);
     if t != ffi::LUA_TFUNCTION {

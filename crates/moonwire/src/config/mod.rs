@@ -104,6 +104,32 @@ pub enum ReturnBody {
     Url(Arc<Vec<LogFmtPart>>),
 }
 
+/// One rewrite-module instruction.
+#[derive(Debug, Clone)]
+pub enum ScriptOp {
+    Set {
+        var: String,
+        value: Arc<Vec<LogFmtPart>>,
+    },
+    SetLua {
+        var: String,
+        chunk: Arc<LuaChunk>,
+        args: Vec<Arc<Vec<LogFmtPart>>>,
+    },
+    Return(Return),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PhaseChunks {
+    pub server_rewrite: Option<Arc<LuaChunk>>,
+    pub rewrite: Option<Arc<LuaChunk>>,
+    pub access: Option<Arc<LuaChunk>>,
+    pub precontent: Option<Arc<LuaChunk>>,
+    pub header_filter: Option<Arc<LuaChunk>>,
+    pub body_filter: Option<Arc<LuaChunk>>,
+    pub log: Option<Arc<LuaChunk>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Return {
     pub code: u16,
@@ -130,8 +156,13 @@ pub struct LocConf {
     pub server_tokens: bool,
     pub etag: bool,
     pub if_modified_since_exact: bool,
-    pub ret: Option<Return>,
+    /// The rewrite module's directives (`set`, `set_by_lua`, `return`) in
+    /// config order; not inherited: a server's run in server-rewrite, a
+    /// location's in rewrite.
+    pub script: Arc<Vec<ScriptOp>>,
     pub content: Option<Arc<LuaChunk>>,
+    /// `*_by_lua` handlers of the other phases (inherited downwards).
+    pub phases: PhaseChunks,
     pub lua_code_cache: bool,
     pub globals: Globals,
     pub internal: bool,
@@ -147,6 +178,12 @@ pub struct LocConf {
     pub check_client_abort: bool,
     pub ssl_trusted_certificate: Option<PathBuf>,
     pub ssl_verify_depth: u32,
+    // request bodies and request/response mutation
+    pub client_body_temp_path: Arc<PathBuf>,
+    pub client_body_in_file_only: bool,
+    pub need_request_body: bool,
+    pub transform_underscores: bool,
+    pub use_default_type: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -185,6 +222,11 @@ pub struct LuaMain {
     pub package_cpath: Option<String>,
     pub max_pending_timers: usize,
     pub max_running_timers: usize,
+    pub init: Option<Arc<LuaChunk>>,
+    pub init_worker: Option<Arc<LuaChunk>>,
+    pub exit_worker: Option<Arc<LuaChunk>>,
+    /// rewrite_by_lua_no_postpone: run rewrite_by_lua before `set`/`return`.
+    pub rewrite_no_postpone: bool,
     pub regex_cache_max_entries: usize,
     pub regex_match_limit: u32,
 }
@@ -196,6 +238,10 @@ impl Default for LuaMain {
             package_cpath: None,
             max_pending_timers: 1024,
             max_running_timers: 256,
+            init: None,
+            init_worker: None,
+            exit_worker: None,
+            rewrite_no_postpone: false,
             regex_cache_max_entries: 1024,
             regex_match_limit: 0,
         }
@@ -207,6 +253,9 @@ pub struct Http {
     pub servers: Vec<Arc<Server>>,
     pub lua: LuaMain,
     pub chunks: Vec<Arc<LuaChunk>>,
+    /// Variables declared with `set` / `set_by_lua` anywhere: the ones
+    /// `ngx.var.NAME = v` may write.
+    pub user_vars: std::collections::HashSet<String>,
 }
 
 #[derive(Debug)]
@@ -260,6 +309,7 @@ pub fn load(opts: &LoadOpts) -> Result<Config> {
         chunks: Vec::new(),
         notices: Vec::new(),
         log_formats: HashMap::new(),
+        user_vars: Default::default(),
     };
     let mut cfg = l.main(&directives, opts)?;
     cfg.files = doc.files;
@@ -272,6 +322,7 @@ struct Lowerer {
     chunks: Vec<Arc<LuaChunk>>,
     notices: Vec<String>,
     log_formats: HashMap<String, Arc<Vec<LogFmtPart>>>,
+    user_vars: std::collections::HashSet<String>,
 }
 
 fn ctx_name(ctx: Ctx) -> &'static str {
@@ -498,8 +549,9 @@ impl Lowerer {
             server_tokens: true,
             etag: true,
             if_modified_since_exact: true,
-            ret: None,
+            script: Arc::new(Vec::new()),
             content: None,
+            phases: PhaseChunks::default(),
             lua_code_cache: true,
             globals: Globals::Isolated,
             internal: false,
@@ -515,11 +567,17 @@ impl Lowerer {
             check_client_abort: false,
             ssl_trusted_certificate: None,
             ssl_verify_depth: 1,
+            client_body_temp_path: Arc::new(self.path("client_body_temp")),
+            client_body_in_file_only: false,
+            need_request_body: false,
+            transform_underscores: true,
+            use_default_type: true,
         }
     }
 
     fn http(&mut self, h: &Directive) -> Result<Http> {
         let body = h.block.as_deref().unwrap_or(&[]);
+        check_phase_dups(body)?;
         let mut conf = self.default_loc_conf();
         let mut lua = LuaMain::default();
         let mut server_blocks = Vec::new();
@@ -555,6 +613,17 @@ impl Lowerer {
                 "lua_max_running_timers" => {
                     lua.max_running_timers = parse_num(d, &d.args[0].value)? as usize
                 }
+                "init_by_lua" | "init_by_lua_block" | "init_by_lua_file" => {
+                    lua.init = Some(self.chunk(d, &conf)?);
+                }
+                "init_worker_by_lua" | "init_worker_by_lua_block" | "init_worker_by_lua_file" => {
+                    lua.init_worker = Some(self.chunk(d, &conf)?);
+                }
+                "exit_worker_by_lua_block" | "exit_worker_by_lua_file" => {
+                    lua.exit_worker = Some(self.chunk(d, &conf)?);
+                }
+                "rewrite_by_lua_no_postpone" => lua.rewrite_no_postpone = flag(d),
+                "access_by_lua_no_postpone" => {}
                 "lua_regex_cache_max_entries" => {
                     lua.regex_cache_max_entries = parse_num(d, &d.args[0].value)? as usize
                 }
@@ -577,7 +646,18 @@ impl Lowerer {
             servers,
             lua,
             chunks: std::mem::take(&mut self.chunks),
+            user_vars: std::mem::take(&mut self.user_vars),
         })
+    }
+
+    /// `set $name ...`: the variable name without `$`, remembered as writable.
+    fn declare_var(&mut self, d: &Directive, a0: &str) -> Result<String> {
+        let Some(name) = a0.strip_prefix('$') else {
+            return err_at(d, format_args!("invalid variable name \"{a0}\""));
+        };
+        let name = name.to_ascii_lowercase();
+        self.user_vars.insert(name.clone());
+        Ok(name)
     }
 
     fn lua_path(&self, p: &str) -> String {
@@ -594,8 +674,9 @@ impl Lowerer {
 
     fn server(&mut self, s: &Directive, parent: &LocConf) -> Result<Server> {
         let body = s.block.as_deref().unwrap_or(&[]);
+        check_phase_dups(body)?;
         let mut conf = parent.clone();
-        conf.ret = None;
+        conf.script = Arc::new(Vec::new());
         let mut listens = Vec::new();
         let mut names = Vec::new();
         let mut first_name = None;
@@ -634,11 +715,13 @@ impl Lowerer {
         for l in loc_blocks {
             self.location(l, &conf, &mut locations)?;
         }
+        let mut default_loc = conf.clone();
+        default_loc.script = Arc::new(Vec::new());
         Ok(Server {
             listens,
             names,
             name: first_name.unwrap_or_default(),
-            default_loc: Arc::new(conf.clone()),
+            default_loc: Arc::new(default_loc),
             conf,
             locations,
             client_header_timeout_ms: header_timeout,
@@ -648,10 +731,11 @@ impl Lowerer {
     fn location(&mut self, d: &Directive, parent: &LocConf, into: &mut Locations) -> Result<()> {
         let m = location::parse_match(d)?;
         let mut conf = parent.clone();
-        conf.ret = None;
+        conf.script = Arc::new(Vec::new());
         conf.content = None;
         conf.internal = matches!(m, LocationMatch::Named(_));
         let body = d.block.as_deref().unwrap_or(&[]);
+        check_phase_dups(body)?;
         let mut nested = Vec::new();
         for c in body {
             if !check(c, directives::LOCATION, &mut self.notices)? {
@@ -680,7 +764,12 @@ impl Lowerer {
     }
 
     fn chunk(&mut self, d: &Directive, conf: &LocConf) -> Result<Arc<LuaChunk>> {
-        let a = &d.args[d.args.len() - 1];
+        self.chunk_at(d, conf, d.args.len() - 1)
+    }
+
+    /// The chunk in argument `i` (set_by_lua has it second, before its arguments).
+    fn chunk_at(&mut self, d: &Directive, conf: &LocConf, i: usize) -> Result<Arc<LuaChunk>> {
+        let a = &d.args[i];
         let base = d
             .name
             .trim_end_matches("_block")
@@ -780,7 +869,42 @@ impl Lowerer {
                 "before" | "off" => conf.if_modified_since_exact = false,
                 _ => return Err(bad_value(d)),
             },
-            "return" => conf.ret = Some(parse_return(d)?),
+            "return" => Arc::make_mut(&mut conf.script).push(ScriptOp::Return(parse_return(d)?)),
+            "set" => {
+                let var = self.declare_var(d, a0)?;
+                let value = Arc::new(compile_vars(&d.args[1].value));
+                Arc::make_mut(&mut conf.script).push(ScriptOp::Set { var, value });
+            }
+            "set_by_lua" | "set_by_lua_block" | "set_by_lua_file" => {
+                let var = self.declare_var(d, a0)?;
+                let chunk = self.chunk_at(d, conf, 1)?;
+                if d.name == "set_by_lua_block" && d.args.len() != 2 {
+                    return err_at(d, format_args!("invalid number of arguments in \"{}\" directive", d.name));
+                }
+                let args = d.args[2..].iter().map(|a| Arc::new(compile_vars(&a.value))).collect();
+                Arc::make_mut(&mut conf.script).push(ScriptOp::SetLua { var, chunk, args });
+            }
+            "server_rewrite_by_lua_block" | "server_rewrite_by_lua_file" => {
+                conf.phases.server_rewrite = Some(self.chunk(d, conf)?);
+            }
+            "rewrite_by_lua" | "rewrite_by_lua_block" | "rewrite_by_lua_file" => {
+                conf.phases.rewrite = Some(self.chunk(d, conf)?);
+            }
+            "access_by_lua" | "access_by_lua_block" | "access_by_lua_file" => {
+                conf.phases.access = Some(self.chunk(d, conf)?);
+            }
+            "precontent_by_lua_block" | "precontent_by_lua_file" => {
+                conf.phases.precontent = Some(self.chunk(d, conf)?);
+            }
+            "header_filter_by_lua" | "header_filter_by_lua_block" | "header_filter_by_lua_file" => {
+                conf.phases.header_filter = Some(self.chunk(d, conf)?);
+            }
+            "body_filter_by_lua" | "body_filter_by_lua_block" | "body_filter_by_lua_file" => {
+                conf.phases.body_filter = Some(self.chunk(d, conf)?);
+            }
+            "log_by_lua" | "log_by_lua_block" | "log_by_lua_file" => {
+                conf.phases.log = Some(self.chunk(d, conf)?);
+            }
             "internal" => conf.internal = true,
             "resolver" => {
                 let args: Vec<&str> = d.args.iter().map(|a| a.value.as_str()).collect();
@@ -798,6 +922,17 @@ impl Lowerer {
             "lua_check_client_abort" => conf.check_client_abort = flag(d),
             "lua_ssl_trusted_certificate" => conf.ssl_trusted_certificate = Some(self.path(a0)),
             "lua_ssl_verify_depth" => conf.ssl_verify_depth = parse_num(d, a0)? as u32,
+            "client_body_temp_path" => conf.client_body_temp_path = Arc::new(self.path(a0)),
+            "client_body_in_file_only" => {
+                conf.client_body_in_file_only = match a0 {
+                    "on" | "clean" => true,
+                    "off" => false,
+                    _ => return err_at(d, format_args!("invalid value \"{a0}\" in \"client_body_in_file_only\" directive, it must be \"on\", \"clean\" or \"off\"")),
+                }
+            }
+            "lua_need_request_body" => conf.need_request_body = flag(d),
+            "lua_transform_underscores_in_response_headers" => conf.transform_underscores = flag(d),
+            "lua_use_default_type" => conf.use_default_type = flag(d),
             "lua_code_cache" => conf.lua_code_cache = flag(d),
             "lua_request_globals" => {
                 conf.globals = match a0 {
@@ -817,6 +952,34 @@ impl Lowerer {
         let _ = &self.conf_dir;
         Ok(())
     }
+}
+
+/// nginx's "is duplicate" for a phase handler given twice in one block (a
+/// handler inherited from an outer block may be replaced).
+fn check_phase_dups(body: &[Directive]) -> Result<()> {
+    const FAMILIES: &[&str] = &[
+        "init_by_lua",
+        "init_worker_by_lua",
+        "exit_worker_by_lua",
+        "server_rewrite_by_lua",
+        "rewrite_by_lua",
+        "access_by_lua",
+        "precontent_by_lua",
+        "header_filter_by_lua",
+        "body_filter_by_lua",
+        "log_by_lua",
+    ];
+    let mut seen = [false; FAMILIES.len()];
+    for d in body {
+        let base = d.name.trim_end_matches("_block").trim_end_matches("_file");
+        if let Some(i) = FAMILIES.iter().position(|f| *f == base) {
+            if seen[i] {
+                return err_at(d, format_args!("\"{}\" directive is duplicate", d.name));
+            }
+            seen[i] = true;
+        }
+    }
+    Ok(())
 }
 
 fn bad_value(d: &Directive) -> ConfError {

@@ -10,7 +10,7 @@ pub mod pages;
 
 use bytes::{Bytes, BytesMut};
 
-pub use body::{read_body, read_more, write_all, BodyError};
+pub use body::{read_more, write_all, BodyError, BodyReader};
 
 /// Longest request head we accept; nginx's default large_client_header_buffers is 4 x 8k.
 pub const MAX_HEAD: usize = 32 * 1024;

@@ -132,6 +132,8 @@ struct Thread {
     state: State_,
     /// Bumped when the thread is killed, so its pending wait's result is ignored.
     gen: u32,
+    /// Waiting for subrequests (it cannot be killed then, as in OpenResty).
+    in_subrequest: bool,
 }
 
 /// How a thread is resumed when it becomes ready.
@@ -213,6 +215,14 @@ impl Task {
         }
     }
 
+    pub fn in_subrequest(&self, tid: usize) -> bool {
+        self.threads.borrow()[tid].in_subrequest
+    }
+
+    pub fn set_in_subrequest(&self, tid: usize, on: bool) {
+        self.threads.borrow_mut()[tid].in_subrequest = on;
+    }
+
     pub fn parent_of(&self, tid: usize) -> usize {
         self.threads.borrow()[tid].parent
     }
@@ -232,6 +242,7 @@ impl Task {
             parent,
             state: State_::Alive,
             gen: 0,
+            in_subrequest: false,
         });
         ts.len() - 1
     }
@@ -250,7 +261,12 @@ impl Task {
 
     fn after(self: &Rc<Task>, vm: &Vm, tid: usize, status: c_int) {
         match status {
-            0 => self.finished(tid, true),
+            0 => {
+                if tid == 0 && self.phase == Phase::Set {
+                    self.keep_set_result();
+                }
+                self.finished(tid, true)
+            }
             ffi::LUA_YIELD => match take_pending() {
                 Some(Pending::Wait(fut)) => {
                     let gen = self.threads.borrow()[tid].gen;
@@ -310,6 +326,20 @@ impl Task {
                 self.finished(tid, false);
             }
         }
+    }
+
+    /// set_by_lua's value: the entry function's first result as a string.
+    fn keep_set_result(&self) {
+        let Some(req) = &self.req else { return };
+        let co = self.threads.borrow()[0].co;
+        // SAFETY: the entry coroutine just returned; its results are on its stack.
+        let v = unsafe {
+            match ffi::lua_type(co.th, 1) {
+                ffi::LUA_TSTRING | ffi::LUA_TNUMBER => raw::to_bytes(co.th, 1).to_vec(),
+                _ => Vec::new(),
+            }
+        };
+        *req.lua_arg.borrow_mut() = crate::request::LuaArg::Set(vec![v]);
     }
 
     fn finished(&self, tid: usize, ok: bool) {
@@ -516,11 +546,37 @@ fn push_values(vm: &Vm, c: Co, vals: MultiValue) -> mlua::Result<c_int> {
 /// and its light threads finish, one of them exits, or the entry thread fails.
 pub async fn run(vm: &Vm, req: Option<Rc<Req>>, key: i64, isolated: bool) -> Outcome {
     let phase = req.as_ref().map(|r| r.phase.get()).unwrap_or(Phase::Timer);
+    run_phase(vm, req, key, isolated, phase).await
+}
+
+/// `run` for a given phase (a request's phases each run as their own task).
+pub async fn run_phase(
+    vm: &Vm,
+    req: Option<Rc<Req>>,
+    key: i64,
+    isolated: bool,
+    phase: Phase,
+) -> Outcome {
+    // one global environment per request, shared by all its phases
+    let (env, own_env) = match (&req, isolated) {
+        (_, false) => (0, false),
+        (Some(r), true) => {
+            if r.env_ref.get() == 0 {
+                r.env_ref.set(vm.new_env());
+            }
+            (r.env_ref.get(), false)
+        }
+        (None, true) => (vm.new_env(), true),
+    };
     let task = Task::new(req, phase);
     let c = vm.co();
     // SAFETY: c comes from vm.co() and is not running.
-    unsafe { vm.push_entry(c, key, isolated) };
-    run_task(vm, &task, c, 2).await
+    unsafe { vm.push_entry(c, key, env) };
+    let o = run_task(vm, &task, c, 2).await;
+    if own_env {
+        vm.unref(env);
+    }
+    o
 }
 
 /// Drive `task` whose entry coroutine `entry` has `nargs` arguments pushed.

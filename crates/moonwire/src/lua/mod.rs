@@ -26,21 +26,17 @@ pub fn yield_marker_ptr() -> *mut std::ffi::c_void {
     &YIELD_MARK as *const u8 as *mut std::ffi::c_void
 }
 
-/// Starts every request coroutine: `entry(key, isolated)`. In isolated mode
-/// `handlers[key]` is a factory returning a fresh closure, which gets a new
-/// global environment; in shared mode it is the handler itself. The handler
-/// is tail-called so tracebacks end at it.
+/// Starts every request coroutine: `entry(key, env)`. With an `env` (the
+/// request's own global table, isolated mode) `handlers[key]` is a factory
+/// returning a fresh closure that gets `env`; without, it is the handler
+/// itself. The handler is tail-called so tracebacks end at it.
 const ENTRY: &str = r#"
-local handlers, mt = ...
-local setmetatable, setfenv = setmetatable, setfenv
-local tnew = require "table.new"
-return function(key, isolated)
+local handlers = ...
+local setfenv = setfenv
+return function(key, env)
     local f = handlers[key]
-    if isolated then
+    if env then
         f = f()
-        -- sized for _G up front: saves a rehash on every request
-        local env = setmetatable(tnew(0, 1), mt)
-        env._G = env
         setfenv(f, env)
     end
     return f()
@@ -65,8 +61,11 @@ pub struct Vm {
     entry_ref: c_int,
     /// Compiled chunks by key (see `ENTRY`).
     handlers: Table,
-    /// chunk id -> key in `handlers`, per mode.
-    keys: RefCell<HashMap<(usize, bool), i64>>,
+    /// chunk id -> key in `handlers` (0: not compiled yet), per mode
+    /// (shared, isolated).
+    keys: RefCell<Vec<[i64; 2]>>,
+    /// Registry reference of the metatable of request environments.
+    env_mt_ref: c_int,
     /// `content_by_lua_file` paths with variables: resolved path -> key.
     file_keys: RefCell<HashMap<(String, bool), i64>>,
     next_key: Cell<i64>,
@@ -98,6 +97,24 @@ fn expand_path(p: &str, default: &str) -> String {
     }
 }
 
+/// Run init_by_lua once in a scratch VM at startup and reload, so that an
+/// error stops the server (or the reload) as in nginx.
+pub fn check_init(cfg: &crate::config::Config) -> Result<(), String> {
+    let Some(h) = &cfg.http else { return Ok(()) };
+    let Some(c) = &h.lua.init else { return Ok(()) };
+    let vm = Vm::new(
+        h.lua.package_path.as_deref(),
+        h.lua.package_cpath.as_deref(),
+    )
+    .map_err(|e| format!("failed to initialize Lua VM: {e}"))?;
+    crate::worker::set_phase(crate::request::Phase::Init);
+    let r = vm
+        .run_plain(c)
+        .map_err(|e| format!("init_by_lua error: {}", driver::format_error(&e)));
+    crate::worker::set_phase(crate::request::Phase::Content);
+    r
+}
+
 /// Why a chunk could not be loaded, worded as OpenResty logs it.
 #[derive(Debug)]
 pub enum LoadError {
@@ -126,24 +143,28 @@ impl Vm {
         let entry: Function = lua
             .load(ENTRY)
             .set_name("=moonwire.entry")
-            .call((handlers.clone(), env_mt))?;
+            .call(handlers.clone())?;
         let xfer = lua.create_table()?;
         let main = lua.current_thread().state();
         // SAFETY: main is this VM's main state; each push is popped by luaL_ref.
-        let (entry_ref, xfer_ref) = unsafe {
+        let (entry_ref, xfer_ref, env_mt_ref) = unsafe {
             lua.set_named_registry_value("moonwire.entry", entry)?;
             lua.set_named_registry_value("moonwire.xfer", xfer.clone())?;
+            lua.set_named_registry_value("moonwire.env_mt", env_mt)?;
+            ffi::lua_getfield(main, ffi::LUA_REGISTRYINDEX, c"moonwire.env_mt".as_ptr());
+            let m = ffi::luaL_ref(main, ffi::LUA_REGISTRYINDEX);
             ffi::lua_getfield(main, ffi::LUA_REGISTRYINDEX, c"moonwire.entry".as_ptr());
             let e = ffi::luaL_ref(main, ffi::LUA_REGISTRYINDEX);
             ffi::lua_getfield(main, ffi::LUA_REGISTRYINDEX, c"moonwire.xfer".as_ptr());
             let x = ffi::luaL_ref(main, ffi::LUA_REGISTRYINDEX);
-            (e, x)
+            (e, x, m)
         };
         let vm = Vm {
             main,
             entry_ref,
             handlers,
-            keys: RefCell::new(HashMap::new()),
+            keys: RefCell::new(Vec::new()),
+            env_mt_ref,
             file_keys: RefCell::new(HashMap::new()),
             next_key: Cell::new(1),
             xfer,
@@ -214,7 +235,12 @@ impl Vm {
                     .borrow()
                     .get(&(p.to_string(), isolated))
                     .copied(),
-                None => self.keys.borrow().get(&(chunk.id, isolated)).copied(),
+                None => self
+                    .keys
+                    .borrow()
+                    .get(chunk.id)
+                    .map(|k| k[isolated as usize])
+                    .filter(|&k| k != 0),
             };
             if let Some(k) = cached {
                 return Ok((k, isolated));
@@ -256,7 +282,14 @@ impl Vm {
                 .file_keys
                 .borrow_mut()
                 .insert((p.to_string(), isolated), key),
-            None => self.keys.borrow_mut().insert((chunk.id, isolated), key),
+            None => {
+                let mut keys = self.keys.borrow_mut();
+                if keys.len() <= chunk.id {
+                    keys.resize(chunk.id + 1, [0, 0]);
+                }
+                keys[chunk.id][isolated as usize] = key;
+                None
+            }
         };
         Ok((key, isolated))
     }
@@ -307,11 +340,13 @@ impl Vm {
         unsafe { ffi::luaL_unref(self.main, ffi::LUA_REGISTRYINDEX, c.r) };
     }
 
-    /// Push the entry trampoline and its arguments on a fresh coroutine.
+    /// Push the entry trampoline and its arguments on a fresh coroutine;
+    /// `env` is the registry reference of the global table to run in
+    /// (isolated mode), 0 for the shared `_G`.
     ///
     /// # Safety
     /// `c` must be a coroutine from `co` that is not running.
-    pub unsafe fn push_entry(&self, c: Co, key: i64, isolated: bool) {
+    pub unsafe fn push_entry(&self, c: Co, key: i64, env: c_int) {
         ffi::lua_settop(c.th, 0);
         ffi::lua_rawgeti(
             c.th,
@@ -319,7 +354,37 @@ impl Vm {
             self.entry_ref as ffi::lua_Integer,
         );
         ffi::lua_pushinteger(c.th, key as ffi::lua_Integer);
-        ffi::lua_pushboolean(c.th, isolated as c_int);
+        if env == 0 {
+            ffi::lua_pushnil(c.th);
+        } else {
+            ffi::lua_rawgeti(c.th, ffi::LUA_REGISTRYINDEX, env as ffi::lua_Integer);
+        }
+    }
+
+    /// A new global environment (a table whose misses fall back to `_G`),
+    /// anchored in the registry; give it back with `unref`.
+    pub fn new_env(&self) -> c_int {
+        let l = self.main;
+        // SAFETY: balanced pushes on the main state; luaL_ref pops the table.
+        unsafe {
+            // sized for _G up front: saves a rehash on every request
+            ffi::lua_createtable(l, 0, 1);
+            ffi::lua_pushvalue(l, -1);
+            ffi::lua_setfield(l, -2, c"_G".as_ptr());
+            ffi::lua_rawgeti(
+                l,
+                ffi::LUA_REGISTRYINDEX,
+                self.env_mt_ref as ffi::lua_Integer,
+            );
+            ffi::lua_setmetatable(l, -2);
+            ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX)
+        }
+    }
+
+    /// Drop a registry reference (an environment from `new_env`).
+    pub fn unref(&self, r: c_int) {
+        // SAFETY: r is a live registry reference owned by the caller.
+        unsafe { ffi::luaL_unref(self.main, ffi::LUA_REGISTRYINDEX, r) };
     }
 
     pub(crate) fn main_state(&self) -> State {

@@ -22,11 +22,35 @@ pub type State = *mut ffi::lua_State;
 /// `l` must be the state running the calling C function; nothing with a
 /// destructor may be alive in the caller's frame.
 pub unsafe fn raise(l: State, msg: String) -> ! {
-    ffi::luaL_where(l, 1);
+    push_where(l);
     ffi::lua_pushlstring(l, msg.as_ptr() as *const std::ffi::c_char, msg.len());
     drop(msg);
     ffi::lua_concat(l, 2);
     ffi::lua_error(l)
+}
+
+/// luaL_where for the first caller outside moonwire's own Lua glue (whose
+/// wrappers sit between user code and the primitives); nothing when that
+/// caller is a C function such as `pcall`, as with luaL_where.
+unsafe fn push_where(l: State) {
+    let mut ar: ffi::lua_Debug = std::mem::zeroed();
+    for level in 1..8 {
+        if ffi::lua_getstack(l, level, &mut ar) == 0 {
+            break;
+        }
+        ffi::lua_getinfo(l, c"Sl".as_ptr(), &mut ar);
+        let src = std::ffi::CStr::from_ptr(ar.short_src.as_ptr()).to_bytes();
+        if src.starts_with(b"moonwire.") {
+            continue;
+        }
+        if ar.currentline > 0 {
+            let pos = format!("{}:{}: ", String::from_utf8_lossy(src), ar.currentline);
+            ffi::lua_pushlstring(l, pos.as_ptr() as *const std::ffi::c_char, pos.len());
+            return;
+        }
+        break;
+    }
+    ffi::lua_pushlstring(l, c"".as_ptr(), 0);
 }
 
 /// The bytes of the string (or number, converted in place) at `idx`.

@@ -10,11 +10,9 @@ use bytes::{Bytes, BytesMut};
 
 use super::output;
 use super::{ConnInfo, Req};
-use crate::config::{LocConf, ReturnBody, Server, ServerName};
-use crate::http::{self, BodyError, RequestHead};
+use crate::config::{Server, ServerName};
+use crate::http::{self, RequestHead};
 use crate::log::{self, Level};
-use crate::lua::driver::{self, Outcome};
-use crate::lua::LoadError;
 use crate::worker::Worker;
 
 pub fn listens_on(s: &Server, local: SocketAddr) -> bool {
@@ -145,91 +143,37 @@ pub async fn handle(
         reject(info, &server, 400).await;
         return false;
     };
-    let (location, spans) = server.locations.find_captures(&uri);
-    let captures: Vec<Option<Bytes>> = spans
-        .into_iter()
-        .map(|c| c.map(|(a, b)| uri.slice(a..b)))
-        .collect();
-    let (loc, alias_prefix): (Arc<LocConf>, Option<Box<str>>) = match &location {
-        Some(l) => (l.conf.clone(), location_prefix(l)),
-        None => (server.default_loc.clone(), None),
-    };
-    let mut req = Req::new(
-        w.next_request_id(),
-        info.clone(),
-        head,
-        uri,
-        args,
-        super::Route {
-            server: server.clone(),
-            loc,
-            alias_prefix,
-        },
-    );
+    let (route, captures) = super::phases::route(&server, &uri);
+    let mut req = Req::new(w.next_request_id(), info.clone(), head, uri, args, route);
     req.captures = captures;
     let req = Rc::new(req);
 
-    let has_body = req.head.chunked || req.head.content_length.is_some_and(|l| l > 0);
-    if has_body {
-        let max = req.loc.client_max_body_size;
-        if max > 0 && req.head.content_length.is_some_and(|l| l > max) {
-            req.log(
-                Level::Error,
-                &format!(
-                    "client intended to send too large body: {} bytes",
-                    req.head.content_length.unwrap_or(0)
-                ),
-            );
-            respond_special(&req, 413);
-            return write_out(&req).await;
-        }
-        let timeout = Duration::from_millis(req.loc.client_body_timeout_ms);
-        match http::read_body(
-            &info.stream,
-            buf,
-            req.head.content_length,
-            req.head.chunked,
-            max,
-            timeout,
-        )
-        .await
-        {
-            Ok(b) => *req.body.borrow_mut() = Some(b),
-            Err(BodyError::TooLarge) => {
-                req.log(
-                    Level::Error,
-                    "client intended to send too large chunked body",
-                );
-                respond_special(&req, 413);
-                return write_out(&req).await;
-            }
-            Err(BodyError::Bad) => {
-                req.log(Level::Info, "client sent invalid chunked body");
-                respond_special(&req, 400);
-                return write_out(&req).await;
-            }
-            Err(BodyError::Io(_)) => return false,
-        }
+    // the body stays on the wire until something asks for it (request/body.rs)
+    super::body::attach(&req, buf);
+    let max = req.loc.client_max_body_size;
+    if max > 0 && req.head.content_length.is_some_and(|l| l > max) {
+        req.log(
+            Level::Error,
+            &format!(
+                "client intended to send too large body: {} bytes",
+                req.head.content_length.unwrap_or(0)
+            ),
+        );
+        respond_special(&req, 413);
+        let keep = write_out(&req).await;
+        return super::body::finish(&req, keep, buf).await;
     }
 
-    run_handlers(w, &req).await;
-    {
-        let mut resp = req.resp.borrow_mut();
-        if !resp.eof {
-            output::finish(&req, &mut resp);
-        }
-    }
+    let req = super::phases::run(w, req).await;
+    super::phases::complete(&req).await;
     let keep = write_out(&req).await;
+    let keep = super::body::finish(&req, keep, buf).await;
+    super::phases::log_phase(w, &req).await;
+    if req.ctx_used.get() {
+        w.vm.end_request(req.id);
+    }
     super::access_log(&req);
     keep
-}
-
-fn location_prefix(l: &crate::config::location::Location) -> Option<Box<str>> {
-    use crate::config::LocationMatch::*;
-    match &l.matcher {
-        Prefix(p) | PrefixNoRegex(p) | Exact(p) => Some(p.clone().into_boxed_str()),
-        _ => None,
-    }
 }
 
 fn respond_special(req: &Req, status: u16) {
@@ -246,153 +190,4 @@ async fn write_out(req: &Req) -> bool {
     }
     let resp = req.resp.borrow();
     resp.keepalive && !resp.broken
-}
-
-async fn run_handlers(w: &Rc<Worker>, req: &Rc<Req>) {
-    // find-config phase: `internal;` locations are not reachable from outside
-    if req.loc.internal {
-        respond_special(req, 404);
-        return;
-    }
-    if let Some(ret) = req.server.conf.ret.clone().or_else(|| req.loc.ret.clone()) {
-        do_return(req, &ret);
-        return;
-    }
-    if let Some(chunk) = req.loc.content.clone() {
-        req.resp.borrow_mut().use_default_type = true;
-        // `content_by_lua_file html/$arg_f.lua`: the path is evaluated per request
-        let path = match &chunk.src {
-            crate::config::ChunkSrc::File(p) if p.to_string_lossy().contains('$') => {
-                let parts = crate::config::compile_vars(&p.to_string_lossy());
-                Some(String::from_utf8_lossy(&super::vars::eval(req, &parts)).into_owned())
-            }
-            _ => None,
-        };
-        let outcome = match w.vm.prepare(&chunk, req.loc.globals, path.as_deref()) {
-            Ok((key, isolated)) => {
-                let o = driver::run(&w.vm, Some(req.clone()), key, isolated).await;
-                w.vm.forget(&chunk, key);
-                o
-            }
-            Err(LoadError::NotFound(msg)) => {
-                req.log(Level::Error, &msg);
-                respond_special(req, 404);
-                return;
-            }
-            Err(LoadError::Other(msg)) => {
-                req.log(Level::Error, &msg);
-                respond_special(req, 500);
-                return;
-            }
-        };
-        if req.ctx_used.get() {
-            w.vm.end_request(req.id);
-        }
-        finish_lua(req, outcome);
-        return;
-    }
-    if req.loc.internal {
-        respond_special(req, 404);
-        return;
-    }
-    super::static_file::serve(req).await;
-}
-
-/// nginx's absolute_redirect: `/path` becomes `http://host[:port]/path`
-/// (host from the request, the port unless it is 80).
-pub fn absolute_url(req: &Req, path: &[u8]) -> Vec<u8> {
-    let mut u = b"http://".to_vec();
-    u.extend_from_slice(&super::vars::host(req));
-    let port = req.conn.local.port();
-    if port != 80 {
-        u.push(b':');
-        crate::http::push_num(&mut u, port as u64);
-    }
-    u.extend_from_slice(path);
-    u
-}
-
-fn do_return(req: &Req, ret: &crate::config::Return) {
-    let mut resp = req.resp.borrow_mut();
-    match &ret.body {
-        ReturnBody::None => {
-            if ret.code == 444 {
-                resp.broken = true;
-                resp.eof = true;
-                return;
-            }
-            output::special_response(req, &mut resp, ret.code)
-        }
-        ReturnBody::Url(parts) => {
-            let url = super::vars::eval(req, parts);
-            let url = if url.starts_with(b"/") {
-                absolute_url(req, &url)
-            } else {
-                url
-            };
-            resp.headers.push(("Location".into(), url));
-            output::special_response(req, &mut resp, ret.code);
-        }
-        ReturnBody::Text(parts) => {
-            let text = super::vars::eval(req, parts);
-            resp.status = ret.code;
-            resp.content_type = Some(req.loc.default_type.as_bytes().to_vec());
-            resp.content_length = Some(text.len() as u64);
-            output::send_headers(req, &mut resp);
-            if !resp.header_only {
-                resp.body_bytes_sent += text.len() as u64;
-                resp.out.extend_from_slice(&text);
-            }
-            resp.eof = true;
-        }
-    }
-}
-
-/// What the end of a content handler means for the response (ngx.exit rules).
-fn finish_lua(req: &Req, outcome: Outcome) {
-    let mut resp = req.resp.borrow_mut();
-    match outcome {
-        Outcome::Done => {}
-        Outcome::Exit(code) => {
-            if code == 444 || code == -1 {
-                // ngx.ERROR / 444: drop the connection without a (further) response
-                resp.broken = true;
-                resp.out.clear();
-                resp.eof = true;
-                return;
-            }
-            if code >= 300 && !resp.headers_sent {
-                output::special_response(req, &mut resp, code as u16);
-                return;
-            }
-            if code >= 300 && resp.headers_sent && code as u16 != resp.status {
-                let sent = resp.status;
-                drop(resp);
-                req.log(Level::Error, &format!("attempt to set status {code} via ngx.exit after sending out the response status {sent}"));
-                resp = req.resp.borrow_mut();
-            }
-            if (200..300).contains(&code) && !resp.headers_sent {
-                resp.status = code as u16;
-            }
-        }
-        Outcome::Error(msg) => {
-            drop(resp);
-            req.log(
-                Level::Error,
-                &format!("lua entry thread aborted: runtime error: {msg}"),
-            );
-            let mut resp = req.resp.borrow_mut();
-            if resp.headers_sent {
-                // too late for an error page: cut the response short
-                resp.broken = true;
-                resp.eof = true;
-            } else {
-                output::special_response(req, &mut resp, 500);
-            }
-            return;
-        }
-    }
-    if !resp.eof {
-        output::finish(req, &mut resp);
-    }
 }

@@ -34,6 +34,9 @@ pub struct Resp {
     pub header_only: bool,
     /// A write failed; the connection is closed after the handler.
     pub broken: bool,
+    /// A subrequest's response: the head is not rendered and the body is
+    /// collected in `out` as is.
+    pub capture: bool,
     /// lua_use_default_type: a Lua handler's response gets `default_type`
     /// when it set no Content-Type.
     pub use_default_type: bool,
@@ -41,6 +44,11 @@ pub struct Resp {
     pub content_type_cleared: bool,
     /// Reused buffer for rendering ngx.say arguments.
     pub scratch: Vec<u8>,
+    /// `ngx.resp.set_status(status, reason)`: the reason phrase to send.
+    pub reason: Option<Vec<u8>>,
+    /// A complete body (error page, file, `return` text) waiting for the Lua
+    /// output filters, which run once the phases are over.
+    pub deferred: Option<Vec<u8>>,
 }
 
 impl Resp {
@@ -85,6 +93,16 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
         resp.content_type = None;
         resp.content_type_cleared = true;
     }
+    if resp.use_default_type
+        && req.loc.use_default_type
+        && resp.content_type.is_none()
+        && !resp.content_type_cleared
+    {
+        resp.content_type = Some(req.loc.default_type.as_bytes().to_vec());
+    }
+    if resp.capture {
+        return;
+    }
     let is11 = req.head.version == 11;
     if resp.content_length.is_none() && !resp.header_only && st != 204 && st != 304 {
         if is11 {
@@ -94,9 +112,6 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
             resp.keepalive = false;
         }
     }
-    if resp.use_default_type && resp.content_type.is_none() && !resp.content_type_cleared {
-        resp.content_type = Some(req.loc.default_type.as_bytes().to_vec());
-    }
     let conn = &req.conn;
     if resp.keepalive {
         resp.keepalive = req.head.keepalive
@@ -104,8 +119,21 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
             && conn.requests.get() < req.loc.keepalive_requests
             && !crate::worker::exiting();
     }
+    if st == 101 {
+        // the connection becomes another protocol's (WebSocket ...)
+        resp.keepalive = false;
+    }
     let out = &mut resp.out;
-    http::status_line(out, st);
+    match &resp.reason {
+        Some(reason) => {
+            out.extend_from_slice(b"HTTP/1.1 ");
+            push_num(out, st as u64);
+            out.push(b' ');
+            out.extend_from_slice(reason);
+            out.extend_from_slice(b"\r\n");
+        }
+        None => http::status_line(out, st),
+    }
     if resp
         .headers
         .iter()
@@ -142,7 +170,9 @@ pub fn send_headers(req: &Req, resp: &mut Resp) {
     if resp.chunked {
         out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     }
-    out.extend_from_slice(if resp.keepalive {
+    out.extend_from_slice(if st == 101 {
+        b"Connection: upgrade\r\n"
+    } else if resp.keepalive {
         b"Connection: keep-alive\r\n"
     } else {
         b"Connection: close\r\n"
@@ -172,10 +202,31 @@ fn push_header_text(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// Whether the head is held back (HTTP/1.0 output collected so that
+/// Content-Length is known at the end).
+pub fn holds_head(req: &Req, resp: &Resp) -> bool {
+    !resp.capture && req.head.version != 11 && resp.content_length.is_none() && !req.is_head()
+}
+
+/// A whole response whose head fields are set: head and body now, or, when
+/// Lua output filters apply, once the phases are over.
+pub fn respond(req: &Req, resp: &mut Resp, body: &[u8]) {
+    if super::filter::active(req) && !resp.headers_sent {
+        resp.deferred = Some(body.to_vec());
+        return;
+    }
+    send_headers(req, resp);
+    if !resp.header_only {
+        resp.body_bytes_sent += body.len() as u64;
+        resp.out.extend_from_slice(body);
+    }
+    resp.eof = true;
+}
+
 /// Append body bytes (already past any output filters).
 pub fn write_body(req: &Req, resp: &mut Resp, data: &[u8]) {
     if !resp.headers_sent {
-        if req.head.version != 11 && resp.content_length.is_none() && !req.is_head() {
+        if holds_head(req, resp) {
             // lua_http10_buffering: hold HTTP/1.0 output to compute Content-Length at the end.
             resp.buffered
                 .get_or_insert_with(Vec::new)
@@ -187,13 +238,21 @@ pub fn write_body(req: &Req, resp: &mut Resp, data: &[u8]) {
     if resp.header_only || data.is_empty() {
         return;
     }
-    resp.body_bytes_sent += data.len() as u64;
+    if resp.capture {
+        resp.body_bytes_sent += data.len() as u64;
+        resp.out.extend_from_slice(data);
+        return;
+    }
     if resp.chunked {
+        // nginx counts the chunk framing in $body_bytes_sent
+        let before = resp.out.len();
         push_hex(&mut resp.out, data.len());
         resp.out.extend_from_slice(b"\r\n");
         resp.out.extend_from_slice(data);
         resp.out.extend_from_slice(b"\r\n");
+        resp.body_bytes_sent += (resp.out.len() - before) as u64;
     } else {
+        resp.body_bytes_sent += data.len() as u64;
         resp.out.extend_from_slice(data);
     }
 }
@@ -217,6 +276,7 @@ pub fn finish(req: &Req, resp: &mut Resp) {
     }
     if resp.chunked {
         resp.out.extend_from_slice(b"0\r\n\r\n");
+        resp.body_bytes_sent += 5;
     }
     resp.eof = true;
 }
@@ -227,6 +287,7 @@ pub fn special_response(req: &Req, resp: &mut Resp, status: u16) {
     resp.status = status;
     let page = http::pages::page(status, req.loc.server_tokens);
     resp.buffered = None;
+    resp.deferred = None;
     resp.use_default_type = false;
     match page {
         Some(body) => {
@@ -236,11 +297,7 @@ pub fn special_response(req: &Req, resp: &mut Resp, status: u16) {
             if matches!(status, 400 | 413 | 414 | 495 | 496 | 497 | 500 | 501) {
                 resp.keepalive = false;
             }
-            send_headers(req, resp);
-            if !resp.header_only {
-                resp.body_bytes_sent += body.len() as u64;
-                resp.out.extend_from_slice(&body);
-            }
+            respond(req, resp, &body);
         }
         None => {
             resp.content_type = None;
@@ -249,10 +306,9 @@ pub fn special_response(req: &Req, resp: &mut Resp, status: u16) {
             } else {
                 Some(0)
             };
-            send_headers(req, resp);
+            respond(req, resp, b"");
         }
     }
-    resp.eof = true;
 }
 
 /// Write whatever can go out right now without waiting; the rest stays queued.

@@ -123,7 +123,7 @@ pub async fn serve(req: &Req) {
             path.push(b'?');
             path.extend_from_slice(a);
         }
-        let loc = super::handle::absolute_url(req, &path);
+        let loc = super::phases::absolute_url(req, &path);
         let mut resp = req.resp.borrow_mut();
         resp.headers.push(("Location".into(), loc));
         output::special_response(req, &mut resp, 301);
@@ -174,8 +174,7 @@ pub async fn serve(req: &Req) {
     }
     if not_modified {
         resp.status = 304;
-        output::send_headers(req, resp);
-        resp.eof = true;
+        output::respond(req, resp, b"");
         return;
     }
     resp.status = 200;
@@ -183,10 +182,5 @@ pub async fn serve(req: &Req) {
     resp.content_length = Some(size);
     resp.headers
         .push(("Accept-Ranges".into(), b"bytes".to_vec()));
-    output::send_headers(req, resp);
-    if !resp.header_only {
-        resp.body_bytes_sent += body.len() as u64;
-        resp.out.extend_from_slice(&body);
-    }
-    resp.eof = true;
+    output::respond(req, resp, &body);
 }

@@ -7,39 +7,49 @@ use crate::config::LogFmtPart;
 
 use super::Req;
 
-fn header<'a>(req: &'a Req, name: &str) -> Option<&'a [u8]> {
-    // `$http_x_foo` matches the header `X-Foo`: dashes in the request become underscores
-    req.head
-        .headers()
-        .find(|(n, _)| {
-            n.len() == name.len()
-                && n.iter().zip(name.bytes()).all(|(&a, b)| {
-                    let a = if a == b'-' {
-                        b'_'
-                    } else {
-                        a.to_ascii_lowercase()
-                    };
-                    a == b
-                })
+/// `$http_x_foo` matches the header `X-Foo`: dashes in the request become underscores.
+fn var_name_matches(n: &[u8], name: &str) -> bool {
+    n.len() == name.len()
+        && n.iter().zip(name.bytes()).all(|(&a, b)| {
+            let a = if a == b'-' {
+                b'_'
+            } else {
+                a.to_ascii_lowercase()
+            };
+            a == b
         })
-        .map(|(_, v)| v)
 }
 
-fn cookie<'a>(req: &'a Req, name: &[u8]) -> Option<&'a [u8]> {
-    for (n, v) in req.head.headers() {
+fn header(req: &Req, name: &str) -> Option<Vec<u8>> {
+    let mut out = None;
+    req.for_each_header(|n, v| {
+        if var_name_matches(n, name) {
+            out = Some(v.to_vec());
+            return false;
+        }
+        true
+    });
+    out
+}
+
+fn cookie(req: &Req, name: &[u8]) -> Option<Vec<u8>> {
+    let mut out = None;
+    req.for_each_header(|n, v| {
         if !n.eq_ignore_ascii_case(b"cookie") {
-            continue;
+            return true;
         }
         for part in v.split(|&b| b == b';') {
             let part = part.trim_ascii();
             if let Some(eq) = part.iter().position(|&b| b == b'=') {
                 if &part[..eq] == name {
-                    return Some(&part[eq + 1..]);
+                    out = Some(part[eq + 1..].to_vec());
+                    return false;
                 }
             }
         }
-    }
-    None
+        true
+    });
+    out
 }
 
 /// `$arg_name`: the raw (still escaped) value of the first `name=` in the query string.
@@ -57,7 +67,15 @@ fn arg(args: &[u8], name: &[u8]) -> Option<Vec<u8>> {
 }
 
 pub fn host(req: &Req) -> Vec<u8> {
-    match req.head.host() {
+    // ngx.req.set_header("Host", ...) changes $host, as nginx's Host handler does
+    let changed;
+    let host = if req.headers_in.borrow().is_some() {
+        changed = req.header_in(b"host");
+        changed.as_deref()
+    } else {
+        req.head.host()
+    };
+    match host {
         Some(h) => {
             let h = if h.starts_with(b"[") {
                 h
@@ -88,16 +106,8 @@ pub fn capture(req: &Req, n: usize) -> Option<Vec<u8>> {
 /// Headers nginx joins when a request repeats them.
 fn joined_header(req: &Req, name: &str, sep: &[u8]) -> Option<Vec<u8>> {
     let mut out: Option<Vec<u8>> = None;
-    for (n, v) in req.head.headers() {
-        if n.len() == name.len()
-            && n.iter().zip(name.bytes()).all(|(&a, b)| {
-                (if a == b'-' {
-                    b'_'
-                } else {
-                    a.to_ascii_lowercase()
-                }) == b
-            })
-        {
+    req.for_each_header(|n, v| {
+        if var_name_matches(n, name) {
             match out.as_mut() {
                 Some(o) => {
                     o.extend_from_slice(sep);
@@ -106,7 +116,8 @@ fn joined_header(req: &Req, name: &str, sep: &[u8]) -> Option<Vec<u8>> {
                 None => out = Some(v.to_vec()),
             }
         }
-    }
+        true
+    });
     out
 }
 
@@ -151,6 +162,14 @@ const READ_ONLY: &[&str] = &[
 
 /// The value of `$name`, or `None` when nginx would give "not found".
 pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
+    {
+        let uv = req.user_vars.borrow();
+        if !uv.is_empty() {
+            if let Some((_, v)) = uv.iter().find(|(n, _)| &**n == name) {
+                return Some(v.to_vec());
+            }
+        }
+    }
     if let Ok(n) = name.parse::<usize>() {
         return capture(req, n);
     }
@@ -162,11 +181,11 @@ pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
         match n {
             "cookie" => return joined_header(req, n, b"; "),
             "x_forwarded_for" => return joined_header(req, n, b", "),
-            _ => return header(req, n).map(|v| v.to_vec()),
+            _ => return header(req, n),
         }
     }
     if let Some(n) = name.strip_prefix("cookie_") {
-        return cookie(req, n.as_bytes()).map(|v| v.to_vec());
+        return cookie(req, n.as_bytes());
     }
     if let Some(n) = name.strip_prefix("sent_http_") {
         let resp = req.resp.borrow();
@@ -195,7 +214,7 @@ pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
                 Vec::new()
             }
         }
-        "request_method" => req.head.method().to_vec(),
+        "request_method" => req.method().to_vec(),
         "request" => req.head.request_line().to_vec(),
         "remote_addr" => conn.peer.ip().to_string().into_bytes(),
         "remote_port" => conn.peer.port().to_string().into_bytes(),
@@ -211,8 +230,8 @@ pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
         "hostname" => crate::worker::hostname().as_bytes().to_vec(),
         "scheme" => b"http".to_vec(),
         "https" => Vec::new(),
-        "content_type" => return header(req, "content_type").map(|v| v.to_vec()),
-        "content_length" => return header(req, "content_length").map(|v| v.to_vec()),
+        "content_type" => return header(req, "content_type"),
+        "content_length" => return header(req, "content_length"),
         "request_time" => {
             let t = req.start_instant.elapsed().as_millis();
             format!("{}.{:03}", t / 1000, t % 1000).into_bytes()
@@ -243,10 +262,10 @@ pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
         "body_bytes_sent" => req.resp.borrow().body_bytes_sent.to_string().into_bytes(),
         "bytes_sent" => req.resp.borrow().bytes_sent.to_string().into_bytes(),
         "request_length" => {
-            let body = req.body.borrow().as_ref().map(|b| b.len()).unwrap_or(0);
-            (req.head.raw.len() + body).to_string().into_bytes()
+            let body = req.body.borrow().received;
+            (req.head.raw.len() as u64 + body).to_string().into_bytes()
         }
-        "request_body" => return req.body.borrow().as_ref().map(|b| b.to_vec()),
+        "request_body" => return req.body.borrow().mem().map(|b| b.to_vec()),
         "remote_user" => return None,
         "server_software" => crate::server_software().as_bytes().to_vec(),
         _ => return None,
@@ -254,8 +273,29 @@ pub fn get(req: &Req, name: &str) -> Option<Vec<u8>> {
 }
 
 /// Whether `ngx.var.NAME = v` may change the variable.
+/// Whether `set $name` appears anywhere in the config.
+pub fn declared(name: &str) -> bool {
+    crate::worker::current()
+        .and_then(|w| w.cfg.http.as_ref().map(|h| h.user_vars.contains(name)))
+        .unwrap_or(false)
+}
+
+/// Store a user variable's value (the `set` directive, ngx.var.NAME = v).
+pub fn set_user(req: &Req, name: &str, value: Option<&[u8]>) {
+    let mut uv = req.user_vars.borrow_mut();
+    let v = bytes::Bytes::copy_from_slice(value.unwrap_or(b""));
+    match uv.iter_mut().find(|(n, _)| &**n == name) {
+        Some(slot) => slot.1 = v,
+        None => uv.push((name.into(), v)),
+    }
+}
+
 pub fn set(req: &Req, name: &str, value: Option<&[u8]>) -> Result<(), String> {
     match name {
+        _ if declared(name) => {
+            set_user(req, name, value);
+            Ok(())
+        }
         "args" | "query_string" => {
             *req.args.borrow_mut() = value.map(bytes::Bytes::copy_from_slice);
             Ok(())

@@ -306,6 +306,7 @@ pub fn run(cfg: Config, opts: LoadOpts) -> Result<(), String> {
     // Workers inherit the blocked mask, so every signal comes to this thread's sigwait.
     let set = block_signals();
     let mut listeners = Listeners::new();
+    crate::lua::check_init(&cfg)?;
     let cfg = Arc::new(cfg);
     let mut current = start_workers(&cfg, &mut listeners)?;
     write_pid(&cfg.pid)?;
@@ -319,6 +320,11 @@ pub fn run(cfg: Config, opts: LoadOpts) -> Result<(), String> {
                 log::log(Level::Notice, "signal 1 (SIGHUP) received, reconfiguring");
                 match config::load(&opts) {
                     Ok(new) => {
+                        if let Err(e) = crate::lua::check_init(&new) {
+                            log::log(Level::Emerg, &e);
+                            log::log(Level::Alert, "the configuration file reload failed, the old configuration is still in use");
+                            continue;
+                        }
                         let new = Arc::new(new);
                         if let Err(e) = open_logs(&new) {
                             log::log(Level::Emerg, &e);

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use crate::config::{Config, ErrorLogConf, Server};
 use crate::log::{self, Level, Sink};
-use crate::lua::Vm;
+use crate::lua::{driver, Vm};
 use crate::request::Phase;
 
 /// What the main thread asks of its workers.
@@ -227,6 +227,12 @@ fn run(
             http.and_then(|h| h.lua.package_cpath.as_deref()),
         )
         .map_err(|e| format!("failed to initialize Lua VM: {e}"))?;
+        // init_by_lua: its globals and modules become every request's read-only base
+        if let Some(c) = http.and_then(|h| h.lua.init.clone()) {
+            set_phase(Phase::Init);
+            vm.run_plain(&c)
+                .map_err(|e| format!("init_by_lua error: {}", driver::format_error(&e)))?;
+        }
         set_phase(Phase::Content);
         let w = Rc::new(Worker {
             vm,
@@ -239,6 +245,14 @@ fn run(
         });
         WORKER.with(|x| *x.borrow_mut() = Some(w.clone()));
         let _clear = ClearWorker;
+        if let Some(c) = http.and_then(|h| h.lua.init_worker.clone()) {
+            let w2 = w.clone();
+            tokio::task::spawn_local(
+                async move { run_worker_chunk(&w2, &c, Phase::InitWorker).await },
+            );
+            // let it run up to its first wait before the first request
+            tokio::task::yield_now().await;
+        }
         for spec in listeners {
             spec.listener
                 .set_nonblocking(true)
@@ -276,8 +290,38 @@ fn run(
                 }
             }
         }
+        if let Some(c) = http.and_then(|h| h.lua.exit_worker.clone()) {
+            let run = run_worker_chunk(&w, &c, Phase::ExitWorker);
+            if tokio::time::timeout(std::time::Duration::from_secs(10), run)
+                .await
+                .is_err()
+            {
+                log::log(Level::Error, "exit_worker_by_lua did not finish within 10s");
+            }
+        }
         Ok::<(), String>(())
     })
+}
+
+/// init_worker_by_lua / exit_worker_by_lua: a task in the worker's global
+/// environment, outside any request.
+async fn run_worker_chunk(w: &Rc<Worker>, c: &Arc<crate::config::LuaChunk>, phase: Phase) {
+    let what = match phase {
+        Phase::InitWorker => "init_worker_by_lua",
+        _ => "exit_worker_by_lua",
+    };
+    match w.vm.prepare(c, crate::config::Globals::Shared, None) {
+        Ok((key, isolated)) => {
+            if let driver::Outcome::Error(msg) =
+                driver::run_phase(&w.vm, None, key, isolated, phase).await
+            {
+                log::log(Level::Error, &format!("{what} error: {msg}"));
+            }
+        }
+        Err(crate::lua::LoadError::NotFound(m) | crate::lua::LoadError::Other(m)) => {
+            log::log(Level::Error, &format!("{what} error: {m}"))
+        }
+    }
 }
 
 async fn accept_loop(w: Rc<Worker>, l: tokio::net::TcpListener, servers: Arc<Vec<Arc<Server>>>) {

@@ -312,22 +312,20 @@ $
 === TEST 11: wait where yielding is not possible returns nil and an error
 --- config
 location = /t {
-    content_by_lua_block {
-        ngx.say("body")
-    }
-    header_filter_by_lua_block {
+    set_by_lua_block $res {
         local semaphore = require "ngx.semaphore"
         local sema = semaphore.new(0)
         local res = {pcall(sema.wait, sema, 0.1)}
         for i = 1, 3 do res[i] = tostring(res[i]) end
-        ngx.header["X-Err"] = table.concat(res, " ")
+        return table.concat(res, " ")
+    }
+    content_by_lua_block {
+        ngx.say(ngx.var.res)
     }
 }
 --- request
 GET /t
---- response_headers_like
-X-Err: ^true nil API disabled in the context of header_filter_by_lua\*$
---- response_body
-body
+--- response_body_like
+^true nil API disabled in the context of set_by_lua\*$
 --- no_error_log
 [error]
