@@ -609,3 +609,27 @@ GET /t
 nil nil
 --- no_error_log
 [error]
+
+
+
+=== TEST 26: many groups
+--- config
+location = /t {
+    content_by_lua_block {
+        local pat = string.rep("(.)", 20) .. "(x)?"
+        local m = ngx.re.match("abcdefghijklmnopqrstuvwxyz", pat, "jo")
+        ngx.say(#m, " ", m[1], m[16], m[17], m[20], " ", tostring(m[21]))
+        local s = ngx.re.sub("abcdefghijklmnopqrstuvwxyz", pat, "$20$17$1")
+        ngx.say(s)
+        local from, to = ngx.re.find("abcdefghijklmnopqrstuvwxyz", pat, "", nil, 18)
+        ngx.say(from, " ", to)
+    }
+}
+--- request
+GET /t
+--- response_body
+21 apqt false
+tqauvwxyz
+18 18
+--- no_error_log
+[error]
