@@ -64,6 +64,11 @@ impl<K: Hash + Eq, V> Cache<K, V> {
     pub fn max(&self) -> usize {
         self.max
     }
+
+    /// Change the bound; entries already in stay (even beyond it).
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
 }
 
 /// Keys here are a few machine words (string addresses, option bits):

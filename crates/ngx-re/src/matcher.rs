@@ -15,6 +15,9 @@ use crate::Regex;
 /// The smallest JIT stack `ngx.re.opt("jit_stack_size", n)` creates.
 pub const MIN_JIT_STACK_SIZE: usize = 32 * 1024;
 
+/// PCRE2's built-in match limit (its `MATCH_LIMIT`).
+const DEFAULT_MATCH_LIMIT: u32 = 10_000_000;
+
 /// Workspace of `pcre2_dfa_match`, in ints.
 const DFA_WORKSPACE: usize = 1000;
 
@@ -57,17 +60,28 @@ impl Matcher {
     pub fn new(match_limit: u32) -> Matcher {
         // SAFETY: a null general context means malloc/free.
         let mctx = unsafe { pcre2_match_context_create_8(std::ptr::null_mut()) };
-        if !mctx.is_null() && match_limit > 0 {
-            // SAFETY: `mctx` is a valid context we own.
-            unsafe { pcre2_set_match_limit_8(mctx, match_limit) };
-        }
-        Matcher {
+        let mut m = Matcher {
             md: std::ptr::null_mut(),
             ov: std::ptr::null(),
             pairs: 0,
             mctx,
             jit_stack: std::ptr::null_mut(),
             ws: Vec::new(),
+        };
+        m.set_match_limit(match_limit);
+        m
+    }
+
+    /// The backtracking limit of later matches; 0 restores PCRE2's default.
+    pub fn set_match_limit(&mut self, limit: u32) {
+        if !self.mctx.is_null() {
+            let limit = if limit == 0 {
+                DEFAULT_MATCH_LIMIT
+            } else {
+                limit
+            };
+            // SAFETY: `mctx` is a valid context we own.
+            unsafe { pcre2_set_match_limit_8(self.mctx, limit) };
         }
     }
 
@@ -280,15 +294,18 @@ mod tests {
 
     #[test]
     fn match_limit_applies() {
-        let subject = [b"a".repeat(40), b"b".to_vec()].concat();
-        let r = re("(a|aa)+c?(?:x|y)", "");
-        let mut m = Matcher::new(1000);
-        assert_eq!(
-            m.exec(&r, &subject, 0),
-            Err(pcre2_sys::PCRE2_ERROR_MATCHLIMIT)
-        );
-        let mut m = Matcher::new(0);
-        assert_eq!(m.exec(&re("a+b", ""), &subject, 0), Ok(Some(1)));
+        let subject = [b"a".repeat(16), b"b".to_vec()].concat();
+        let mut m = Matcher::new(100);
+        for o in ["", "j"] {
+            let r = re("(a|aa)+c?(?:x|y)", o);
+            let limited = m.exec(&r, &subject, 0);
+            assert_eq!(limited, Err(pcre2_sys::PCRE2_ERROR_MATCHLIMIT), "{o}");
+        }
+        m.set_match_limit(0);
+        for o in ["", "j"] {
+            let r = re("(a|aa)+c?(?:x|y)", o);
+            assert_eq!(m.exec(&r, &subject, 0), Ok(None), "{o}");
+        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ const GLUE: &str = include_str!("re.lua");
 /// Registry name of the metatable of compiled-regex handles.
 const HANDLE_MT: &CStr = c"moonwire.re.handle";
 
-/// `lua_regex_cache_max_entries` / `lua_regex_match_limit` defaults.
+/// `lua_regex_cache_max_entries` default.
 const DEFAULT_CACHE_MAX: usize = 1024;
 
 /// Reusable output buffers larger than this are freed after the call.
@@ -45,8 +45,7 @@ const MAX_KEPT_BUFFER: usize = 64 * 1024;
 
 /// Per-VM regex state (one per worker, like OpenResty's per-process state).
 struct Engine {
-    /// Settings are read from the worker's config at the first call: the VM
-    /// is built before its worker is registered.
+    /// Whether the worker's settings were applied (see `ready`).
     ready: bool,
     cache: Cache<(usize, usize), Rc<Regex>>,
     matcher: Matcher,
@@ -55,29 +54,31 @@ struct Engine {
 }
 
 impl Engine {
-    fn new(cache_max: usize, match_limit: u32) -> Engine {
+    fn new() -> Engine {
         Engine {
             ready: false,
-            cache: Cache::new(cache_max),
-            matcher: Matcher::new(match_limit),
+            cache: Cache::new(DEFAULT_CACHE_MAX),
+            matcher: Matcher::new(0),
             tpl: Template::default(),
             out: Vec::new(),
         }
     }
 
+    /// Apply the worker's `lua_regex_*` settings. Without a worker (the
+    /// VM is built before its worker is registered; init_by_lua) the
+    /// defaults stay and the check is repeated; cached regexes and the JIT
+    /// stack are kept either way.
     fn ready(&mut self) {
         if self.ready {
             return;
         }
-        let (max, limit) = crate::worker::current()
-            .and_then(|w| {
-                w.cfg
-                    .http
-                    .as_ref()
-                    .map(|h| (h.lua.regex_cache_max_entries, h.lua.regex_match_limit))
-            })
-            .unwrap_or((DEFAULT_CACHE_MAX, 0));
-        *self = Engine::new(max, limit);
+        let Some(w) = crate::worker::current() else {
+            return;
+        };
+        if let Some(h) = w.cfg.http.as_ref() {
+            self.cache.set_max(h.lua.regex_cache_max_entries);
+            self.matcher.set_match_limit(h.lua.regex_match_limit);
+        }
         self.ready = true;
     }
 }
@@ -694,7 +695,7 @@ pub fn register(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             // tostring
             let ud = ffi::lua_newuserdata(l, std::mem::size_of::<Option<Engine>>())
                 as *mut Option<Engine>;
-            ud.write(Some(Engine::new(DEFAULT_CACHE_MAX, 0)));
+            ud.write(Some(Engine::new()));
             ffi::lua_createtable(l, 0, 1);
             ffi::lua_pushcfunction(l, engine_gc);
             ffi::lua_setfield(l, -2, c"__gc".as_ptr());

@@ -583,3 +583,53 @@ GET /t
 bad: 0
 --- no_error_log
 [error]
+
+
+
+=== TEST 25: regexes and ngx.re.opt work in init_by_lua
+--- http_config
+init_by_lua_block {
+    require("ngx.re").opt("jit_stack_size", 64 * 1024 * 1024)
+    local m = ngx.re.match("init 5", [[\d]], "jo")
+    INIT_RESULT = m[0] .. " " .. (ngx.re.gsub("a.b", [[\.]], "-", "jo"))
+}
+--- config
+location = /t {
+    content_by_lua_block {
+        ngx.say(INIT_RESULT)
+        -- the JIT stack set in init_by_lua is the one the worker uses
+        local m, err = ngx.re.match(string.rep("a", 100000), "^(?:a|b)*[^a]", "j")
+        ngx.say(tostring(m), " ", tostring(err))
+    }
+}
+--- request
+GET /t
+--- response_body
+5 a-b
+nil nil
+--- no_error_log
+[error]
+
+
+
+=== TEST 26: many groups
+--- config
+location = /t {
+    content_by_lua_block {
+        local pat = string.rep("(.)", 20) .. "(x)?"
+        local m = ngx.re.match("abcdefghijklmnopqrstuvwxyz", pat, "jo")
+        ngx.say(#m, " ", m[1], m[16], m[17], m[20], " ", tostring(m[21]))
+        local s = ngx.re.sub("abcdefghijklmnopqrstuvwxyz", pat, "$20$17$1")
+        ngx.say(s)
+        local from, to = ngx.re.find("abcdefghijklmnopqrstuvwxyz", pat, "", nil, 18)
+        ngx.say(from, " ", to)
+    }
+}
+--- request
+GET /t
+--- response_body
+21 apqt false
+tqauvwxyz
+18 18
+--- no_error_log
+[error]
