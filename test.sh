@@ -57,6 +57,34 @@ if ! port_open 6379; then
     fi
 fi
 
+# PostgreSQL for the tokio-postgres example extension (examples/ext-postgres):
+# user postgres, trust auth on 127.0.0.1, database test.
+if ! port_open 5432; then
+    if ! command -v pg_ctlcluster >/dev/null && [ "$(id -u)" = 0 ]; then
+        echo "test.sh: installing postgresql" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || true
+    fi
+    if command -v pg_ctlcluster >/dev/null; then
+        echo "test.sh: starting PostgreSQL" >&2
+        ver=$(ls /etc/postgresql | sort -V | tail -1)
+        pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+        wait_port 5432 postgresql || true
+    else
+        echo "test.sh: PostgreSQL is not available; the ext-postgres tests will fail" >&2
+    fi
+fi
+if port_open 5432 && command -v psql >/dev/null; then
+    # the example connects as postgres without a password to database test
+    if ! psql "host=127.0.0.1 user=postgres dbname=test" -c "select 1" >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        su postgres -c "createdb test" 2>/dev/null || true
+        conf=$(su postgres -c "psql -tAc 'show hba_file'" 2>/dev/null)
+        if [ -n "$conf" ] && ! grep -q "^host all all 127.0.0.1/32 trust" "$conf"; then
+            sed -i '1i host all all 127.0.0.1/32 trust' "$conf"
+            su postgres -c "psql -c 'select pg_reload_conf()'" >/dev/null 2>&1 || true
+        fi
+    fi
+fi
+
 if ! port_open 11211; then
     if command -v memcached >/dev/null; then
         echo "test.sh: starting memcached on 127.0.0.1:11211" >&2
